@@ -1,0 +1,188 @@
+"""The index artifact: a FAISS index, a JSON sidecar and a manifest that says what built them.
+
+Layout of an index folder::
+
+    <index>/current -> builds/<stamp>      symlink, swapped atomically after a complete build
+    <index>/builds/<stamp>/index.faiss      IndexFlatIP over unit vectors (inner product = cosine)
+    <index>/builds/<stamp>/records.json     the records in index order (ids and display fields)
+    <index>/builds/<stamp>/challenges.npy   one unit vector per challenge phrase, record by record
+    <index>/builds/<stamp>/taxonomy.json    labels for slugs (space types, themes, status, ...)
+    <index>/builds/<stamp>/manifest.json    model, dimension, count, corpus hash, created UTC, version
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import shutil
+from dataclasses import asdict, dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FORMAT_VERSION = 1
+MANIFEST, INDEX, RECORDS, CHALLENGES = "manifest.json", "index.faiss", "records.json", "challenges.npy"
+TAXONOMY = "taxonomy.json"
+CURRENT, BUILDS = "current", "builds"
+KEEP_BUILDS = 2  # the live build and the one before it, for a quick rollback
+
+
+class IndexNotFoundError(Exception):
+    """No complete index exists at the configured place."""
+
+
+class IndexCorruptError(Exception):
+    """An index exists but its files are inconsistent or unreadable."""
+
+
+def package_version() -> str:
+    try:
+        return version("atlas-lotse")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What built an index; the service checks it before serving."""
+
+    model: str
+    dimension: int
+    count: int
+    corpus_hash: str
+    created: str
+    package_version: str
+    query_prefix: str
+    passage_prefix: str
+    format_version: int = FORMAT_VERSION
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        fields = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in fields})
+
+
+@dataclass
+class Artifact:
+    """A loaded index build."""
+
+    path: Path
+    manifest: Manifest
+    index: Any  # faiss.Index
+    records: list[dict[str, Any]]
+    taxonomy: dict[str, dict[str, dict[str, Any]]]
+    challenge_vectors: np.ndarray
+    challenge_offsets: list[int]  # record i owns challenge rows offsets[i]:offsets[i+1]
+
+    @property
+    def build_id(self) -> str:
+        return self.path.name
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _challenge_offsets(records: list[dict[str, Any]]) -> list[int]:
+    offsets = [0]
+    for record in records:
+        offsets.append(offsets[-1] + len(record.get("challenges") or []))
+    return offsets
+
+
+def write_build(index_root: Path, records: list[dict[str, Any]], taxonomy: dict[str, Any], vectors: np.ndarray,
+                challenge_vectors: np.ndarray, manifest: Manifest) -> Path:
+    """Write a complete build next to the live one, check it, then switch ``current`` to it.
+
+    Any failure before the switch leaves the live index untouched.
+    """
+    import faiss
+
+    builds = index_root / BUILDS
+    builds.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+    tmp = builds / f".tmp-{stamp}"
+    tmp.mkdir()
+    try:
+        index = faiss.IndexFlatIP(manifest.dimension)
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        faiss.write_index(index, str(tmp / INDEX))
+        np.save(tmp / CHALLENGES, np.ascontiguousarray(challenge_vectors, dtype=np.float32))
+        (tmp / RECORDS).write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+        (tmp / TAXONOMY).write_text(json.dumps(taxonomy, ensure_ascii=False), encoding="utf-8")
+        (tmp / MANIFEST).write_text(json.dumps(asdict(manifest), ensure_ascii=False, indent=2), encoding="utf-8")
+        for name in (INDEX, CHALLENGES, RECORDS, TAXONOMY, MANIFEST):
+            with open(tmp / name, "rb") as handle:
+                os.fsync(handle.fileno())
+        load_build(tmp)  # refuse to publish anything that does not load back
+        final = builds / stamp
+        tmp.rename(final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    link_tmp = index_root / f".{CURRENT}-{stamp}"
+    link_tmp.symlink_to(Path(BUILDS) / stamp)
+    os.replace(link_tmp, index_root / CURRENT)  # atomic on POSIX: readers see old or new, never neither
+    _prune(builds, keep=final)
+    return final
+
+
+def _prune(builds: Path, keep: Path) -> None:
+    done = sorted((p for p in builds.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: p.name)
+    for old in done[:-KEEP_BUILDS]:
+        if old != keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def current_build(index_root: Path) -> Path:
+    """The live build folder.
+
+    Raises:
+        IndexNotFoundError: if no build has been published yet.
+    """
+    link = index_root / CURRENT
+    if not link.exists():
+        raise IndexNotFoundError(
+            f"Unter {index_root} gibt es noch keinen Suchindex. Erstellen Sie ihn mit 'atlas index --index {index_root}'."
+        )
+    return link.resolve()
+
+
+def load_build(path: Path) -> Artifact:
+    """Load one build folder and check that its parts agree.
+
+    Raises:
+        IndexCorruptError: if a file is missing or the parts disagree.
+    """
+    import faiss
+
+    try:
+        manifest = Manifest.from_dict(json.loads((path / MANIFEST).read_text(encoding="utf-8")))
+        records = json.loads((path / RECORDS).read_text(encoding="utf-8"))
+        taxonomy = json.loads((path / TAXONOMY).read_text(encoding="utf-8"))
+        index = faiss.read_index(str(path / INDEX))
+        challenge_vectors = np.load(path / CHALLENGES)
+    except (OSError, ValueError, TypeError, RuntimeError) as exc:
+        raise IndexCorruptError(f"Der Suchindex unter {path} ist unvollständig oder beschädigt ({exc}).") from exc
+    offsets = _challenge_offsets(records)
+    problems = []
+    if manifest.format_version != FORMAT_VERSION:
+        problems.append(f"format {manifest.format_version} != {FORMAT_VERSION}")
+    if index.ntotal != manifest.count or len(records) != manifest.count:
+        problems.append(f"{index.ntotal} vectors, {len(records)} records, manifest says {manifest.count}")
+    if index.d != manifest.dimension:
+        problems.append(f"index dimension {index.d} != manifest {manifest.dimension}")
+    if challenge_vectors.shape[0] != offsets[-1]:
+        problems.append(f"{challenge_vectors.shape[0]} challenge vectors for {offsets[-1]} challenges")
+    if problems:
+        raise IndexCorruptError(f"Der Suchindex unter {path} ist inkonsistent: {'; '.join(problems)}.")
+    return Artifact(path, manifest, index, records, taxonomy, challenge_vectors, offsets)
+
+
+def load_current(index_root: Path) -> Artifact:
+    """Load the live build of an index folder."""
+    return load_build(current_build(index_root))

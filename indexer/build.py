@@ -1,0 +1,58 @@
+"""Build an index artifact from a corpus folder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from indexer.artifact import Manifest, package_version, utc_now, write_build
+from indexer.corpus import Corpus, Problem
+from indexer.embedding import Embedder
+
+
+class CorpusInvalidError(Exception):
+    """The corpus has errors; nothing was indexed."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(f"{len(problems)} Fehler im Korpus – der Index wurde nicht verändert.")
+        self.problems = problems
+
+
+@dataclass
+class BuildResult:
+    path: Path
+    manifest: Manifest
+    corpus: Corpus
+
+
+def build_index(corpus: Corpus, index_dir: Path, embedder: Embedder, progress: bool = False) -> BuildResult:
+    """Embed a checked corpus and publish it; the live index changes only if every step succeeds.
+
+    Raises:
+        CorpusInvalidError: if any record has an error or there are no records.
+    """
+    if corpus.errors:
+        raise CorpusInvalidError(corpus.errors)
+    if not corpus.records:
+        raise CorpusInvalidError([Problem(str(corpus.root), "solutions", "keine Lösungen gefunden",
+                                          "Legen Sie mindestens eine Datei solutions/<id>.md an.")])
+    records = sorted(corpus.records, key=lambda r: r.id)
+    vectors = embedder.encode_passages([r.passage() for r in records], progress=progress)
+    phrases = [c for r in records for c in r.challenges]
+    if phrases:
+        challenge_vectors = embedder.encode_queries(phrases, progress=progress)
+    else:
+        challenge_vectors = np.zeros((0, embedder.dimension), dtype=np.float32)
+    manifest = Manifest(
+        model=embedder.name, dimension=embedder.dimension, count=len(records),
+        corpus_hash=corpus.content_hash(), created=utc_now(), package_version=package_version(),
+        query_prefix=embedder.query_prefix, passage_prefix=embedder.passage_prefix,
+    )
+    taxonomy = {
+        "space_types": corpus.taxonomy.space_types, "themes": corpus.taxonomy.themes,
+        "raumwirkungen": corpus.taxonomy.raumwirkungen, "status": corpus.taxonomy.status,
+    }
+    path = write_build(index_dir, [r.to_dict() for r in records], taxonomy, vectors, challenge_vectors, manifest)
+    return BuildResult(path, manifest, corpus)

@@ -1,0 +1,155 @@
+"""The ``atlas`` command line: validate, import, export, index and serve."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from indexer.corpus import CorpusError, Problem, load_corpus, summary_counts
+
+
+def _settings(**overrides: object):  # -> service.config.Settings
+    from service.config import Settings
+
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _print_problems(problems: list[Problem]) -> None:
+    for problem in problems:
+        click.echo(str(problem), err=problem.severity == "error")
+
+
+@click.group()
+@click.version_option(package_name="atlas-lotse")
+def main() -> None:
+    """Atlas-Lotse: Smart-City-Lösungen pflegen, indexieren und durchsuchbar machen."""
+
+
+CORPUS_OPTION = click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=None,
+                             help="Korpusordner (Standard: ATLAS_CORPUS_DIR oder ./corpus).")
+INDEX_OPTION = click.option("--index", "index_dir", type=click.Path(path_type=Path), default=None,
+                            help="Indexordner (Standard: ATLAS_INDEX_DIR oder ./var/index).")
+
+
+@main.command()
+@CORPUS_OPTION
+@click.option("--quiet", is_flag=True, help="Nur Fehler ausgeben, keine Hinweise und keine Übersicht.")
+def validate(corpus_dir: Path | None, quiet: bool) -> None:
+    """Alle Lösungen gegen Schema und Taxonomie prüfen (Exit-Code 1 bei Fehlern)."""
+    settings = _settings(corpus_dir=corpus_dir)
+    try:
+        corpus = load_corpus(settings.corpus_dir)
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _print_problems(corpus.errors if quiet else corpus.problems)
+    if not quiet:
+        counts = summary_counts(corpus.records, corpus.taxonomy)
+        click.echo(f"\n{len(corpus.records)} gültige Lösungen in {settings.corpus_dir}")
+        for kind, title in (("space_types", "Raumtypen"), ("themes", "Themen"), ("status", "Status")):
+            click.echo(f"{title}: " + ", ".join(f"{slug} {n}" for slug, n in counts[kind].items()))
+    click.echo(f"{len(corpus.errors)} Fehler, {len(corpus.warnings)} Hinweise.")
+    if corpus.errors:
+        sys.exit(1)
+
+
+@main.command(name="import")
+@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@CORPUS_OPTION
+@click.option("--update", is_flag=True, help="Vorhandene Lösungen mit gleicher Kennung überschreiben.")
+def import_(file: Path, corpus_dir: Path | None, update: bool) -> None:
+    """Lösungen aus CSV (Listen mit ';' getrennt) oder JSON Lines übernehmen."""
+    from indexer.exchange import ExchangeError, import_file
+
+    settings = _settings(corpus_dir=corpus_dir)
+    try:
+        report = import_file(file, settings.corpus_dir, update=update)
+    except (ExchangeError, CorpusError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    for rid in report.written:
+        click.echo(f"geschrieben: solutions/{rid}.md")
+    for rid, why in report.skipped:
+        click.echo(f"übersprungen: {rid} ({why})")
+    for _label, problems in report.rejected:
+        _print_problems(problems)
+    _print_problems(report.warnings)
+    click.echo(f"{len(report.written)} geschrieben, {len(report.skipped)} übersprungen, {len(report.rejected)} abgelehnt.")
+    if report.rejected:
+        sys.exit(1)
+
+
+@main.command()
+@CORPUS_OPTION
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Zieldatei (Standard: Standardausgabe).")
+def export(corpus_dir: Path | None, fmt: str, output: Path | None) -> None:
+    """Den Korpus als CSV oder JSON Lines ausgeben."""
+    from indexer.exchange import export_corpus
+
+    settings = _settings(corpus_dir=corpus_dir)
+    try:
+        text, problems = export_corpus(settings.corpus_dir, fmt)
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from exc
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        _print_problems(errors)
+        raise click.ClickException(f"{len(errors)} Fehler im Korpus – beheben Sie sie vor dem Export (atlas validate).")
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"Exportiert nach {output}.", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command()
+@CORPUS_OPTION
+@INDEX_OPTION
+def index(corpus_dir: Path | None, index_dir: Path | None) -> None:
+    """Korpus prüfen, einbetten und den Suchindex atomar neu veröffentlichen."""
+    from indexer.build import CorpusInvalidError, build_index
+    from indexer.embedding import Embedder, ModelLoadError
+
+    settings = _settings(corpus_dir=corpus_dir, index_dir=index_dir)
+    try:
+        corpus = load_corpus(settings.corpus_dir)
+        if corpus.errors:  # check before the model is loaded, so editors get their answer at once
+            raise CorpusInvalidError(corpus.errors)
+        click.echo(f"Lade Einbettungsmodell {settings.embedding_model} …", err=True)
+        embedder = Embedder(settings.embedding_model, settings.cache_dir, settings.query_prefix, settings.passage_prefix)
+        click.echo(f"Bette {len(corpus.records)} Lösungen ein …", err=True)
+        result = build_index(corpus, settings.index_dir, embedder, progress=True)
+    except CorpusInvalidError as exc:
+        _print_problems(exc.problems)
+        raise click.ClickException(str(exc)) from exc
+    except (CorpusError, ModelLoadError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    m = result.manifest
+    click.echo(f"Index veröffentlicht: {result.path} ({m.count} Lösungen, Modell {m.model}, {m.dimension} Dimensionen).")
+
+
+@main.command()
+@INDEX_OPTION
+@click.option("--host", default=None, help="Adresse (Standard: 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (Standard: 8000).")
+def serve(index_dir: Path | None, host: str | None, port: int | None) -> None:
+    """Den Suchdienst mit Chatseite starten."""
+    import uvicorn
+
+    from indexer.artifact import IndexCorruptError, IndexNotFoundError, load_current
+    from service.app import check_manifest, create_app
+    from service.errors import IndexMismatchError
+
+    settings = _settings(index_dir=index_dir, host=host, port=port)
+    try:
+        check_manifest(settings, load_current(settings.index_dir).manifest)
+    except (IndexNotFoundError, IndexCorruptError, IndexMismatchError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Atlas-Lotse läuft auf http://{settings.host}:{settings.port}", err=True)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""Import and export of corpus records as CSV (spreadsheets) or JSON Lines."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from indexer.corpus import LIST_FIELDS, Problem, Record, Taxonomy, check_record, load_corpus
+
+# Flat column order shared by CSV and JSON Lines; CSV joins list fields with ";".
+COLUMNS = (
+    "id", "title", "summary", "space_types", "themes", "raumwirkungen", "challenges",
+    "effects_intended", "effects_unintended", "indicators", "municipality", "state", "program",
+    "status", "sources", "updated", "description",
+)
+FLAT_LISTS = (*LIST_FIELDS, "effects_intended", "effects_unintended")
+SEPARATOR = ";"
+
+
+class ExchangeError(Exception):
+    """The import file cannot be read at all."""
+
+
+def export_records(records: list[Record], fmt: str) -> str:
+    """The records as CSV or JSON Lines text, in id order."""
+    rows = [r.to_dict() for r in sorted(records, key=lambda r: r.id)]
+    if fmt == "jsonl":
+        return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (f"{SEPARATOR} ".join(v) if k in FLAT_LISTS else v) for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def _read_rows(path: Path) -> Iterator[tuple[str, dict[str, Any] | None, str | None]]:
+    """Yield (row label, row dict or None, parse error or None) for a CSV or JSON Lines file."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ExchangeError(f"{path}: Datei kann nicht gelesen werden ({exc}). Speichern Sie sie als UTF-8.") from exc
+    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield f"{path.name}:{number}", None, f"Zeile ist kein gültiges JSON ({exc.msg})."
+                continue
+            if not isinstance(row, dict):
+                yield f"{path.name}:{number}", None, "Zeile ist kein JSON-Objekt."
+                continue
+            yield f"{path.name}:{number}", row, None
+        return
+    if path.suffix.lower() != ".csv":
+        raise ExchangeError(f"{path}: unbekanntes Format. Verwenden Sie eine .csv- oder .jsonl-Datei.")
+    dialect: type[csv.Dialect] | csv.Dialect = csv.excel
+    try:
+        dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
+    except csv.Error:
+        pass
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    if not reader.fieldnames or "id" not in reader.fieldnames:
+        raise ExchangeError(f"{path}: Kopfzeile ohne Spalte 'id'. Erwartet werden die Spalten: {', '.join(COLUMNS)}.")
+    for number, raw in enumerate(reader, start=2):
+        row: dict[str, Any] = {}
+        for key, value in raw.items():
+            if key is None:
+                yield f"{path.name}:{number}", None, "Zeile hat mehr Spalten als die Kopfzeile."
+                break
+            value = (value or "").strip()
+            if key in FLAT_LISTS:
+                row[key] = [v.strip() for v in value.split(SEPARATOR) if v.strip()]
+            elif value:
+                row[key] = value
+        else:
+            yield f"{path.name}:{number}", row, None
+
+
+@dataclass
+class ImportReport:
+    written: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    rejected: list[tuple[str, list[Problem]]] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def import_file(path: Path, corpus_dir: Path, update: bool = False) -> ImportReport:
+    """Check every row and write one file per valid record; each file is written atomically.
+
+    A record whose file already exists with the same content is skipped; with different content
+    it is rejected unless ``update`` is set.
+
+    Raises:
+        ExchangeError: if the file cannot be read at all.
+        CorpusError: if the corpus folder or its taxonomy is missing.
+    """
+    solutions = corpus_dir / "solutions"
+    taxonomy = Taxonomy.load(corpus_dir / "taxonomy.yaml")
+    solutions.mkdir(parents=True, exist_ok=True)
+    report = ImportReport()
+    seen: set[str] = set()
+    pending: list[tuple[Path, str, str]] = []
+    for label, row, error in _read_rows(path):
+        if row is None:
+            report.rejected.append((label, [Problem(label, "(Zeile)", error or "unlesbar", "Korrigieren Sie die Zeile.")]))
+            continue
+        body = row.pop("description", None)
+        record, problems = check_record(row, body if body is not None else "", label, taxonomy)
+        report.warnings.extend(p for p in problems if p.severity == "warning")
+        if record is None:
+            report.rejected.append((label, [p for p in problems if p.severity == "error"]))
+            continue
+        if record.id in seen:
+            report.rejected.append((label, [Problem(label, "id", f"Kennung '{record.id}' kommt in der Datei mehrfach vor",
+                                                   "Vergeben Sie eindeutige Kennungen.")]))
+            continue
+        seen.add(record.id)
+        target = solutions / f"{record.id}.md"
+        text = record.to_markdown()
+        if target.exists():
+            if target.read_text(encoding="utf-8") == text:
+                report.skipped.append((record.id, "unverändert"))
+                continue
+            if not update:
+                report.rejected.append((label, [Problem(label, "id", f"'{record.id}.md' gibt es schon mit anderem Inhalt",
+                                                       "Mit --update überschreiben oder eine neue Kennung vergeben.")]))
+                continue
+        pending.append((target, record.id, text))
+    for target, rid, text in pending:
+        _write_atomic(target, text)
+        report.written.append(rid)
+    return report
+
+
+def export_corpus(corpus_dir: Path, fmt: str) -> tuple[str, list[Problem]]:
+    """Export the valid records of a corpus folder; returns the text and the problems found."""
+    corpus = load_corpus(corpus_dir)
+    return export_records(corpus.records, fmt), corpus.problems

@@ -1,0 +1,1 @@
+"""Atlas-Lotse web service: search API, chat API and chat page."""

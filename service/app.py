@@ -1,0 +1,93 @@
+"""The application factory: configuration in, a ready FastAPI app out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TypedDict
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from indexer.artifact import Manifest, load_current
+from indexer.embedding import Embedder
+from service import errors
+from service.config import Settings
+from service.explain import Presenter
+from service.prompts import Prompts
+from service.routes import api, pages
+from service.search import Searcher
+
+log = logging.getLogger(__name__)
+
+
+class State(TypedDict):
+    """What the lifespan loads once and every request can use."""
+
+    searcher: Searcher
+    presenter: Presenter
+
+
+def load_state(settings: Settings) -> State:
+    """Load the index and the model, and check that they belong together.
+
+    Raises:
+        IndexNotFoundError, IndexCorruptError: if there is no usable index.
+        IndexMismatchError: if the index was built with another model or prefixes.
+        ModelLoadError: if the model cannot be loaded.
+    """
+    artifact = load_current(settings.index_dir)
+    manifest = artifact.manifest
+    check_manifest(settings, manifest)
+    embedder = Embedder(settings.embedding_model, settings.cache_dir, settings.query_prefix, settings.passage_prefix)
+    if embedder.dimension != manifest.dimension:
+        raise errors.IndexMismatchError(
+            f"Das Modell liefert {embedder.dimension} Dimensionen, der Index hat {manifest.dimension}. Bauen Sie den Index neu."
+        )
+    log.info("Loaded index %s (%d solutions, model %s)", artifact.build_id, manifest.count, manifest.model)
+    return State(
+        searcher=Searcher(embedder, artifact),
+        presenter=Presenter(Prompts(settings.prompts_dir), artifact.taxonomy),
+    )
+
+
+def check_manifest(settings: Settings, manifest: Manifest) -> None:
+    """Refuse an index that was built with another model or other prefixes.
+
+    Raises:
+        IndexMismatchError: with a message that says how to fix it.
+    """
+    wanted = (settings.embedding_model, settings.query_prefix, settings.passage_prefix)
+    built = (manifest.model, manifest.query_prefix, manifest.passage_prefix)
+    if wanted != built:
+        raise errors.IndexMismatchError(
+            f"Der Index unter {settings.index_dir} wurde mit dem Modell '{manifest.model}' "
+            f"(Präfixe {manifest.query_prefix!r}/{manifest.passage_prefix!r}) erstellt, der Dienst ist aber auf "
+            f"'{settings.embedding_model}' ({settings.query_prefix!r}/{settings.passage_prefix!r}) eingestellt. "
+            "Bauen Sie den Index mit 'atlas index' neu oder stellen Sie ATLAS_EMBEDDING_MODEL passend ein."
+        )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; the model and index are loaded when the lifespan starts."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[State]:
+        yield load_state(settings)
+
+    app = FastAPI(
+        title="Atlas-Lotse",
+        summary="Semantische Suche nach Smart-City-Lösungen für Planungsherausforderungen.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.templates = Jinja2Templates(directory=str(settings.web_dir / "templates"))
+    errors.install_error_handlers(app)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=str(settings.web_dir / "static")), name="static")
+    return app

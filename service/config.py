@@ -1,0 +1,39 @@
+"""All configuration in one typed Settings class, read from ATLAS_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from indexer.embedding import BUNDLED_MODEL, DEFAULT_PASSAGE_PREFIX, DEFAULT_QUERY_PREFIX, default_cache_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Service and CLI settings; each field can be set as ATLAS_<NAME> (e.g. ATLAS_INDEX_DIR)."""
+
+    model_config = SettingsConfigDict(env_prefix="ATLAS_", env_file=".env", env_ignore_empty=True, extra="ignore")
+
+    index_dir: Path = Field(ROOT / "var" / "index", description="Folder holding the search index builds.")
+    corpus_dir: Path = Field(ROOT / "corpus", description="Folder with taxonomy.yaml and solutions/*.md.")
+    embedding_model: str = Field(BUNDLED_MODEL, description="sentence-transformers model name or path.")
+    cache_dir: Path = Field(default_factory=default_cache_dir, description="Where converted models are cached.")
+    query_prefix: str = DEFAULT_QUERY_PREFIX
+    passage_prefix: str = DEFAULT_PASSAGE_PREFIX
+    prompts_dir: Path = ROOT / "prompts"
+    web_dir: Path = ROOT / "web"
+    max_query_chars: int = Field(2000, ge=50, le=20000)
+    default_limit: int = Field(5, ge=1, le=50)
+    max_limit: int = Field(20, ge=1, le=100)
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+
+    @field_validator("embedding_model")
+    @classmethod
+    def _model_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("ATLAS_EMBEDDING_MODEL is empty: set a model name or path, or unset it for the default.")
+        return value.strip()

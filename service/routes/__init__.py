@@ -1,0 +1,1 @@
+"""One router per user-facing feature."""

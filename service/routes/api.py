@@ -1,0 +1,53 @@
+"""The JSON API: health, search, chat and single solutions."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from service.deps import PresenterDep, SearcherDep, SettingsDep
+from service.errors import SolutionNotFoundError
+from service.schemas import (
+    ChatRequest,
+    ChatResponse,
+    HealthResponse,
+    SearchRequest,
+    SearchResponse,
+    Solution,
+)
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+
+@router.get("/health")
+def read_health(searcher: SearcherDep) -> HealthResponse:
+    """Service status and which index it serves."""
+    manifest = searcher.artifact.manifest
+    return HealthResponse(
+        status="ok", model=manifest.model, solutions=searcher.count, index_created=manifest.created,
+        index_build=searcher.artifact.build_id, corpus_hash=manifest.corpus_hash,
+    )
+
+
+@router.post("/search")
+def search_solutions(body: SearchRequest, searcher: SearcherDep, presenter: PresenterDep, settings: SettingsDep) -> SearchResponse:
+    """Ranked solutions for a planning challenge, each with a short explanation."""
+    limit = min(body.limit or settings.default_limit, settings.max_limit)
+    result = searcher.search(body.query, limit=limit, space_type=body.space_type)
+    return SearchResponse(query=body.query, space_type=body.space_type, results=presenter.items(result))
+
+
+@router.post("/chat")
+def answer_chat(body: ChatRequest, searcher: SearcherDep, presenter: PresenterDep, settings: SettingsDep) -> ChatResponse:
+    """One conversational turn: an assistant message plus the results it refers to."""
+    result = searcher.search(body.message, limit=settings.default_limit, space_type=body.space_type)
+    items = presenter.items(result)
+    return ChatResponse(message=presenter.answer(result, items), results=items, suggestions=presenter.suggestions())
+
+
+@router.get("/solutions/{solution_id}", responses={404: {"description": "Unknown solution id"}})
+def read_solution(solution_id: str, searcher: SearcherDep) -> Solution:
+    """The full record of one solution."""
+    record = searcher.get(solution_id)
+    if record is None:
+        raise SolutionNotFoundError(f"Eine Lösung mit der Kennung '{solution_id}' gibt es im Atlas nicht.", "solution_id")
+    return Solution(**record)
