@@ -107,8 +107,10 @@ def export(corpus_dir: Path | None, fmt: str, output: Path | None) -> None:
 @main.command()
 @CORPUS_OPTION
 @INDEX_OPTION
-def index(corpus_dir: Path | None, index_dir: Path | None) -> None:
+@click.option("--if-changed", is_flag=True, help="Nichts tun, wenn der Index schon zu Korpus und Modell passt.")
+def index(corpus_dir: Path | None, index_dir: Path | None, if_changed: bool) -> None:
     """Korpus prüfen, einbetten und den Suchindex atomar neu veröffentlichen."""
+    from indexer.artifact import IndexCorruptError, IndexNotFoundError, load_current
     from indexer.build import CorpusInvalidError, build_index
     from indexer.embedding import Embedder, ModelLoadError
 
@@ -117,6 +119,14 @@ def index(corpus_dir: Path | None, index_dir: Path | None) -> None:
         corpus = load_corpus(settings.corpus_dir)
         if corpus.errors:  # check before the model is loaded, so editors get their answer at once
             raise CorpusInvalidError(corpus.errors)
+        if if_changed:
+            try:
+                live = load_current(settings.index_dir).manifest
+            except (IndexNotFoundError, IndexCorruptError):
+                live = None
+            if live and (live.corpus_hash, live.model) == (corpus.content_hash(), settings.embedding_model):
+                click.echo(f"Index ist aktuell ({live.count} Lösungen, erstellt {live.created}).")
+                return
         click.echo(f"Lade Einbettungsmodell {settings.embedding_model} …", err=True)
         embedder = Embedder(settings.embedding_model, settings.cache_dir, settings.query_prefix, settings.passage_prefix)
         click.echo(f"Bette {len(corpus.records)} Lösungen ein …", err=True)

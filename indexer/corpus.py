@@ -232,6 +232,13 @@ def check_record(data: dict[str, Any], body: str, file: str, taxonomy: Taxonomy,
     intended = [str(v).strip() for v in intended if v and str(v).strip()]
     unintended = [str(v).strip() for v in unintended if v and str(v).strip()]
 
+    # ";" separates list items in CSV files, so it cannot appear inside one (import/export round trip).
+    for name, values in [*lists.items(), ("effects", intended + unintended)]:
+        for value in values:
+            if ";" in value:
+                err(name, f"Eintrag enthält ein Semikolon: '{value[:60]}'",
+                    "Verwenden Sie ein Komma oder legen Sie zwei Einträge an (';' trennt Listeneinträge in CSV).")
+
     description = (body if body is not None else str(data.get("description") or "")).strip()
     if not description:
         err("description", "Beschreibungstext fehlt", "Schreiben Sie unter die Kopfdaten (nach dem zweiten ---) eine Beschreibung.")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from indexer.corpus import LIST_FIELDS, Problem, Record, Taxonomy, check_record, load_corpus
+from indexer.corpus import LIST_FIELDS, Problem, Record, Taxonomy, check_record, load_corpus, parse_file
 
 # Flat column order shared by CSV and JSON Lines; CSV joins list fields with ";".
 COLUMNS = (
@@ -110,7 +110,7 @@ def _write_atomic(path: Path, text: str) -> None:
 def import_file(path: Path, corpus_dir: Path, update: bool = False) -> ImportReport:
     """Check every row and write one file per valid record; each file is written atomically.
 
-    A record whose file already exists with the same content is skipped; with different content
+    A record whose file already exists with the same fields is skipped; with different content
     it is rejected unless ``update`` is set.
 
     Raises:
@@ -141,7 +141,8 @@ def import_file(path: Path, corpus_dir: Path, update: bool = False) -> ImportRep
         target = solutions / f"{record.id}.md"
         text = record.to_markdown()
         if target.exists():
-            if target.read_text(encoding="utf-8") == text:
+            existing, _ = parse_file(target, taxonomy)
+            if existing is not None and existing.to_dict() == record.to_dict():
                 report.skipped.append((record.id, "unverändert"))
                 continue
             if not update:

@@ -149,7 +149,7 @@ def parse_e5_file(path: Path) -> E5File:
                 tensors[name] = _dequantize_q4(raw, count)
             else:
                 raise ModelConversionError(f"{path}: tensor {name} has unknown dtype {dtype}.")
-    except struct.error as exc:
+    except (struct.error, ValueError, UnicodeDecodeError, KeyError) as exc:
         raise ModelConversionError(f"{path} is truncated or corrupt: {exc}") from exc
     config = {
         "hidden_size": hidden,

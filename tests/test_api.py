@@ -1,0 +1,124 @@
+"""The JSON API over a real index and model: success and every error path."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import assert_error
+
+
+def test_health_reports_model_count_and_index(client: TestClient) -> None:
+    body = client.get("/api/health").json()
+    assert body["status"] == "ok"
+    assert body["model"] == "bundled:multilingual-e5-small"
+    assert body["solutions"] == 10
+    assert body["index_created"].endswith("Z")
+
+
+def test_search_ranks_fitting_solutions_first(client: TestClient) -> None:
+    response = client.post("/api/search", json={"query": "Immer mehr Geschäfte in der Fußgängerzone sind leer"})
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert len(results) == 5
+    assert results[0]["id"] in {"einbeck-leerstandsmanagement", "ulm-besuchertrend-innenstadt"}
+    assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
+    top = results[0]
+    assert top["matched_challenge"] and top["matched_challenge"] in top["explanation"]
+    assert set(top) >= {"id", "title", "summary", "space_types", "themes", "municipality", "score", "explanation"}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Paketdienste und Lieferwagen blockieren unsere Innenstadt", "berlin-komodo-mikrodepot"),
+        ("Our business park needs fibre broadband for the companies", "gelsenkirchen-glasfaser-gewerbegebiete"),
+        ("Gesundheitsversorgung im benachteiligten Stadtteil", "hamburg-gesundheitskiosk-billstedt"),
+    ],
+)
+def test_search_finds_the_obvious_solution(client: TestClient, query: str, expected: str) -> None:
+    results = client.post("/api/search", json={"query": query, "limit": 3}).json()["results"]
+    assert expected in [r["id"] for r in results]
+
+
+def test_space_type_filter_and_limit(client: TestClient) -> None:
+    body = client.post("/api/search", json={"query": "digitale Lösungen", "space_type": "gewerbegebiet", "limit": 10}).json()
+    assert body["space_type"] == "gewerbegebiet"
+    assert body["results"] and all("gewerbegebiet" in r["space_types"] for r in body["results"])
+    assert len(body["results"]) == 2  # the fixture corpus has two Gewerbegebiet records
+    assert "wie gewünscht" in body["results"][0]["explanation"]
+    assert len(client.post("/api/search", json={"query": "Verkehr", "limit": 2}).json()["results"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "message"),
+    [
+        ({"query": ""}, "query", "Bitte beschreiben Sie"),
+        ({"query": "   \n\t "}, "query", "Bitte beschreiben Sie"),
+        ({"query": "x" * 2001}, "query", "zu lang"),
+        ({}, "query", "fehlt"),
+        ({"query": 42}, "query", None),
+        ({"query": "Leerstand", "space_type": "wald"}, "space_type", "erlaubt sind"),
+        ({"query": "Leerstand", "limit": 0}, "limit", "ganze Zahl"),
+        ({"query": "Leerstand", "limit": "viele"}, "limit", "ganze Zahl"),
+        ({"query": "Leerstand", "foo": 1}, "foo", "unbekannt"),
+    ],
+)
+def test_search_input_errors(client: TestClient, payload: dict, field: str, message: str | None) -> None:
+    assert_error(client.post("/api/search", json=payload), 422, message, field)
+
+
+def test_malformed_json_and_wrong_method(client: TestClient) -> None:
+    assert_error(client.post("/api/search", content=b"{kaputt", headers={"content-type": "application/json"}), 422)
+    assert_error(client.post("/api/search", content=b"[1, 2]", headers={"content-type": "application/json"}), 422)
+    assert_error(client.get("/api/search"), 405)
+
+
+def test_solution_details_and_404(client: TestClient) -> None:
+    body = client.get("/api/solutions/hamburg-gesundheitskiosk-billstedt").json()
+    assert body["municipality"].startswith("Hamburg")
+    assert body["description"] and body["sources"] and body["challenges"]
+    assert_error(client.get("/api/solutions/gibt-es-nicht"), 404, "gibt-es-nicht", "solution_id")
+    assert_error(client.get("/api/nirgendwo"), 404)
+
+
+def test_chat_answers_with_message_and_results(client: TestClient) -> None:
+    body = client.post("/api/chat", json={"message": "Wie bekommen wir den Lieferverkehr aus der Altstadt?"}).json()
+    assert body["results"] and "Lösungen" in body["message"]
+    assert body["results"][0]["title"] in body["message"]
+    assert body["suggestions"] == ["Innenstadt", "Quartier", "Gewerbegebiet"]
+    assert_error(client.post("/api/chat", json={"message": " "}), 422, "Bitte beschreiben Sie", "message")
+
+
+def test_untrusted_text_is_returned_as_data(client: TestClient) -> None:
+    attack = "<script>alert(1)</script> Leerstand"
+    body = client.post("/api/chat", json={"message": attack}).json()
+    assert "<script>" not in body["message"]
+    page = client.get("/")
+    assert "<script>alert" not in page.text
+
+
+def test_chat_page_is_german_accessible_and_self_hosted(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    html = page.text
+    assert '<html lang="de">' in html
+    assert "automatischen Assistenten" in html and "keine personenbezogenen Daten" in html
+    assert 'role="log"' in html and 'aria-live="polite"' in html
+    assert '<label for="message">' in html
+    assert "http://" not in html.replace("http://testserver", "") and "https://" not in html
+    assert client.get("/static/chat.js").status_code == 200
+    assert client.get("/static/app.css").status_code == 200
+    assert "localStorage" not in client.get("/static/chat.js").text
+
+
+def test_unknown_page_renders_german_error_page(client: TestClient) -> None:
+    response = client.get("/gibt-es-nicht", headers={"accept": "text/html"})
+    assert response.status_code == 404
+    assert "Fehler 404" in response.text and "Zurück zum Assistenten" in response.text
+
+
+def test_openapi_docs_are_served(client: TestClient) -> None:
+    assert client.get("/docs").status_code == 200
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/api/health", "/api/search", "/api/chat", "/api/solutions/{solution_id}"} <= set(paths)

@@ -1,0 +1,79 @@
+"""The atlas command line: validate, index, import, export and serve's start-up checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from indexer.cli import main
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_validate_passes_and_summarises(runner: CliRunner, corpus_dir: Path) -> None:
+    result = runner.invoke(main, ["validate", "--corpus", str(corpus_dir)])
+    assert result.exit_code == 0, result.output
+    assert "10 gültige Lösungen" in result.output
+    assert "Raumtypen: innenstadt" in result.output and "0 Fehler" in result.output
+
+
+def test_validate_reports_broken_record_with_file_field_fix(runner: CliRunner, corpus_dir: Path) -> None:
+    path = corpus_dir / "solutions" / "einbeck-leerstandsmanagement.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("space_types: [innenstadt]", "space_types: [innenstatd]"), encoding="utf-8")
+    result = runner.invoke(main, ["validate", "--corpus", str(corpus_dir)])
+    assert result.exit_code == 1
+    assert "solutions/einbeck-leerstandsmanagement.md: Fehler im Feld 'space_types': unbekannter Wert 'innenstatd'" in result.output
+    assert "Erlaubt sind: innenstadt, quartier, gewerbegebiet" in result.output
+
+
+def test_index_refuses_broken_corpus_before_loading_the_model(runner: CliRunner, corpus_dir: Path, tmp_path: Path) -> None:
+    (corpus_dir / "solutions" / "kaputt.md").write_text("---\ntitle: [\n---\nText\n", encoding="utf-8")
+    result = runner.invoke(main, ["index", "--corpus", str(corpus_dir), "--index", str(tmp_path / "idx")])
+    assert result.exit_code == 1
+    assert "solutions/kaputt.md" in result.output and "YAML" in result.output
+    assert not (tmp_path / "idx" / "current").exists()
+
+
+def test_index_builds_and_publishes(runner: CliRunner, corpus_dir: Path, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["index", "--corpus", str(corpus_dir), "--index", str(tmp_path / "idx")])
+    assert result.exit_code == 0, result.output
+    assert "Index veröffentlicht" in result.output and "10 Lösungen" in result.output
+    assert (tmp_path / "idx" / "current" / "manifest.json").is_file()
+    again = runner.invoke(main, ["index", "--corpus", str(corpus_dir), "--index", str(tmp_path / "idx"), "--if-changed"])
+    assert again.exit_code == 0 and "Index ist aktuell" in again.output
+
+
+def test_export_then_import_into_new_folder(runner: CliRunner, corpus_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "korpus.jsonl"
+    assert runner.invoke(main, ["export", "--corpus", str(corpus_dir), "--format", "jsonl", "-o", str(out)]).exit_code == 0
+    target = tmp_path / "neu"
+    (target / "solutions").mkdir(parents=True)
+    (target / "taxonomy.yaml").write_bytes((corpus_dir / "taxonomy.yaml").read_bytes())
+    result = runner.invoke(main, ["import", str(out), "--corpus", str(target)])
+    assert result.exit_code == 0, result.output
+    assert "10 geschrieben, 0 übersprungen, 0 abgelehnt" in result.output
+    assert runner.invoke(main, ["validate", "--corpus", str(target)]).exit_code == 0
+
+
+def test_import_with_rejected_rows_exits_non_zero(runner: CliRunner, corpus_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "zeilen.jsonl"
+    path.write_text('{"id": "Falsch Geschrieben", "title": "x"}\n', encoding="utf-8")
+    result = runner.invoke(main, ["import", str(path), "--corpus", str(corpus_dir)])
+    assert result.exit_code == 1
+    assert "zeilen.jsonl:1: Fehler im Feld 'id'" in result.output and "1 abgelehnt" in result.output
+
+
+def test_missing_corpus_folder_is_a_clear_error(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["validate", "--corpus", str(tmp_path)])
+    assert result.exit_code == 1 and "solutions" in result.output
+
+
+def test_serve_without_index_explains_what_to_do(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["serve", "--index", str(tmp_path / "leer")])
+    assert result.exit_code == 1
+    assert "atlas index" in result.output

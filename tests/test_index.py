@@ -1,0 +1,96 @@
+"""The index artifact: exact search, self-description, atomic publication."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import faiss
+import numpy as np
+import pytest
+
+from indexer.artifact import CURRENT, IndexCorruptError, IndexNotFoundError, load_build, load_current
+from indexer.build import BuildResult, CorpusInvalidError, build_index
+from indexer.corpus import load_corpus
+from indexer.embedding import Embedder
+
+QUERIES = [
+    "In unserer Fußgängerzone stehen immer mehr Läden leer.",
+    "Paketdienste verstopfen die Innenstadt",
+    "Hitze und Starkregen im Wohngebiet",
+    "schnelles Internet für Betriebe im Gewerbegebiet",
+    "Radfahrer sollen öfter grüne Ampeln bekommen",
+]
+
+
+def test_faiss_top_k_equals_exact_numpy_cosine(built_index: BuildResult, embedder: Embedder) -> None:
+    artifact = load_current(built_index.path.parent.parent)
+    records = load_corpus(built_index.corpus.root).records
+    by_id = {r.id: r for r in records}
+    passages = embedder.encode_passages([by_id[r["id"]].passage() for r in artifact.records])
+    queries = embedder.encode_queries(QUERIES)
+    _, faiss_rows = artifact.index.search(queries, 5)
+    # Cosine from scratch: unnormalised dot products divided by both norms.
+    cosine = (queries @ passages.T) / np.outer(np.linalg.norm(queries, axis=1), np.linalg.norm(passages, axis=1))
+    exact_rows = np.argsort(-cosine, axis=1, kind="stable")[:, :5]
+    assert faiss_rows.tolist() == exact_rows.tolist()
+
+
+def test_manifest_describes_the_build(built_index: BuildResult) -> None:
+    manifest = json.loads((built_index.path / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["model"] == "bundled:multilingual-e5-small"
+    assert manifest["dimension"] == 384 and manifest["count"] == 10
+    assert len(manifest["corpus_hash"]) == 64 and manifest["created"].endswith("Z")
+    assert manifest["query_prefix"] == "query: " and manifest["passage_prefix"] == "passage: "
+    assert manifest["package_version"]
+    assert isinstance(faiss.read_index(str(built_index.path / "index.faiss")), faiss.IndexFlatIP)
+
+
+def test_failed_build_leaves_live_index_untouched(tmp_path: Path, corpus_dir: Path, embedder: Embedder,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    index_dir = tmp_path / "index"
+    first = build_index(load_corpus(corpus_dir), index_dir, embedder)
+
+    def explode(*_args: object) -> None:
+        raise OSError("Datenträger voll")
+
+    monkeypatch.setattr(faiss, "write_index", explode)
+    with pytest.raises(OSError):
+        build_index(load_corpus(corpus_dir), index_dir, embedder)
+    assert (index_dir / CURRENT).resolve() == first.path
+    assert load_current(index_dir).manifest == first.manifest
+    assert not [p for p in (index_dir / "builds").iterdir() if p.name.startswith(".")]
+
+
+def test_invalid_corpus_is_refused_and_index_stays(tmp_path: Path, corpus_dir: Path, embedder: Embedder) -> None:
+    index_dir = tmp_path / "index"
+    first = build_index(load_corpus(corpus_dir), index_dir, embedder)
+    bad = corpus_dir / "solutions" / "ulm-besuchertrend-innenstadt.md"
+    bad.write_text(bad.read_text(encoding="utf-8").replace("status: umsetzung", "status: irgendwas"), encoding="utf-8")
+    with pytest.raises(CorpusInvalidError) as info:
+        build_index(load_corpus(corpus_dir), index_dir, embedder)
+    assert any(p.field == "status" for p in info.value.problems)
+    assert (index_dir / CURRENT).resolve() == first.path
+
+
+def test_rebuild_swaps_atomically_and_keeps_one_previous_build(tmp_path: Path, corpus_dir: Path, embedder: Embedder) -> None:
+    index_dir = tmp_path / "index"
+    builds = [build_index(load_corpus(corpus_dir), index_dir, embedder).path for _ in range(3)]
+    assert (index_dir / CURRENT).resolve() == builds[-1]
+    assert sorted(p for p in (index_dir / "builds").iterdir()) == sorted(builds[-2:])
+
+
+def test_missing_and_corrupt_indexes_are_reported(tmp_path: Path, built_index: BuildResult) -> None:
+    with pytest.raises(IndexNotFoundError, match="atlas index"):
+        load_current(tmp_path / "nirgends")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for name in ("manifest.json", "records.json", "taxonomy.json", "challenges.npy", "index.faiss"):
+        (broken / name).write_bytes((built_index.path / name).read_bytes())
+    records = json.loads((broken / "records.json").read_text(encoding="utf-8"))
+    (broken / "records.json").write_text(json.dumps(records[:-1]), encoding="utf-8")
+    with pytest.raises(IndexCorruptError, match="inkonsistent"):
+        load_build(broken)
+    (broken / "index.faiss").write_bytes(b"kaputt")
+    with pytest.raises(IndexCorruptError):
+        load_build(broken)
