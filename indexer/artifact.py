@@ -7,6 +7,7 @@ Layout of an index folder::
     <index>/builds/<stamp>/records.json     the records in index order (ids and display fields)
     <index>/builds/<stamp>/challenges.npy   one unit vector per challenge phrase, record by record
     <index>/builds/<stamp>/taxonomy.json    labels for slugs (space types, themes, status, ...)
+    <index>/builds/<stamp>/bm25/            BM25 over German-analysed record text (indexer/text.py)
     <index>/builds/<stamp>/manifest.json    model, dimension, count, corpus hash, created UTC, version
 """
 
@@ -24,9 +25,10 @@ from typing import Any
 
 import numpy as np
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: adds the BM25 folder
 MANIFEST, INDEX, RECORDS, CHALLENGES = "manifest.json", "index.faiss", "records.json", "challenges.npy"
 TAXONOMY = "taxonomy.json"
+LEXICAL = "bm25"
 CURRENT, BUILDS = "current", "builds"
 KEEP_BUILDS = 2  # the live build and the one before it, for a quick rollback
 
@@ -75,6 +77,7 @@ class Artifact:
     index: Any  # faiss.Index
     records: list[dict[str, Any]]
     taxonomy: dict[str, dict[str, dict[str, Any]]]
+    lexical: Any  # bm25s.BM25
     challenge_vectors: np.ndarray
     challenge_offsets: list[int]  # record i owns challenge rows offsets[i]:offsets[i+1]
 
@@ -95,7 +98,7 @@ def _challenge_offsets(records: list[dict[str, Any]]) -> list[int]:
 
 
 def write_build(index_root: Path, records: list[dict[str, Any]], taxonomy: dict[str, Any], vectors: np.ndarray,
-                challenge_vectors: np.ndarray, manifest: Manifest) -> Path:
+                challenge_vectors: np.ndarray, lexical: Any, manifest: Manifest) -> Path:
     """Write a complete build next to the live one, check it, then switch ``current`` to it.
 
     Any failure before the switch leaves the live index untouched.
@@ -114,6 +117,7 @@ def write_build(index_root: Path, records: list[dict[str, Any]], taxonomy: dict[
         np.save(tmp / CHALLENGES, np.ascontiguousarray(challenge_vectors, dtype=np.float32))
         (tmp / RECORDS).write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
         (tmp / TAXONOMY).write_text(json.dumps(taxonomy, ensure_ascii=False), encoding="utf-8")
+        lexical.save(str(tmp / LEXICAL))
         (tmp / MANIFEST).write_text(json.dumps(asdict(manifest), ensure_ascii=False, indent=2), encoding="utf-8")
         for name in (INDEX, CHALLENGES, RECORDS, TAXONOMY, MANIFEST):
             with open(tmp / name, "rb") as handle:
@@ -158,29 +162,36 @@ def load_build(path: Path) -> Artifact:
     Raises:
         IndexCorruptError: if a file is missing or the parts disagree.
     """
+    import bm25s
     import faiss
 
     try:
         manifest = Manifest.from_dict(json.loads((path / MANIFEST).read_text(encoding="utf-8")))
+        if manifest.format_version != FORMAT_VERSION:
+            raise IndexCorruptError(
+                f"Der Suchindex unter {path} hat das Format {manifest.format_version}, erwartet wird {FORMAT_VERSION}. "
+                "Bauen Sie ihn mit 'atlas index' neu."
+            )
         records = json.loads((path / RECORDS).read_text(encoding="utf-8"))
         taxonomy = json.loads((path / TAXONOMY).read_text(encoding="utf-8"))
         index = faiss.read_index(str(path / INDEX))
         challenge_vectors = np.load(path / CHALLENGES)
-    except (OSError, ValueError, TypeError, RuntimeError) as exc:
+        lexical = bm25s.BM25.load(str(path / LEXICAL))
+    except (OSError, ValueError, TypeError, RuntimeError, KeyError) as exc:
         raise IndexCorruptError(f"Der Suchindex unter {path} ist unvollständig oder beschädigt ({exc}).") from exc
     offsets = _challenge_offsets(records)
     problems = []
-    if manifest.format_version != FORMAT_VERSION:
-        problems.append(f"format {manifest.format_version} != {FORMAT_VERSION}")
     if index.ntotal != manifest.count or len(records) != manifest.count:
         problems.append(f"{index.ntotal} vectors, {len(records)} records, manifest says {manifest.count}")
     if index.d != manifest.dimension:
         problems.append(f"index dimension {index.d} != manifest {manifest.dimension}")
+    if lexical.scores.get("num_docs") != manifest.count:
+        problems.append(f"lexical index has {lexical.scores.get('num_docs')} documents")
     if challenge_vectors.shape[0] != offsets[-1]:
         problems.append(f"{challenge_vectors.shape[0]} challenge vectors for {offsets[-1]} challenges")
     if problems:
         raise IndexCorruptError(f"Der Suchindex unter {path} ist inkonsistent: {'; '.join(problems)}.")
-    return Artifact(path, manifest, index, records, taxonomy, challenge_vectors, offsets)
+    return Artifact(path, manifest, index, records, taxonomy, lexical, challenge_vectors, offsets)
 
 
 def load_current(index_root: Path) -> Artifact:

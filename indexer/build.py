@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import bm25s
 import numpy as np
 
 from indexer.artifact import Manifest, package_version, utc_now, write_build
 from indexer.corpus import Corpus, Problem
 from indexer.embedding import Embedder
+from indexer.text import analyze
 
 
 class CorpusInvalidError(Exception):
@@ -45,6 +47,8 @@ def build_index(corpus: Corpus, index_dir: Path, embedder: Embedder, progress: b
         challenge_vectors = embedder.encode_queries(phrases, progress=progress)
     else:
         challenge_vectors = np.zeros((0, embedder.dimension), dtype=np.float32)
+    lexical = bm25s.BM25()
+    lexical.index([analyze(r.lexical_text()) for r in records], show_progress=False)
     manifest = Manifest(
         model=embedder.name, dimension=embedder.dimension, count=len(records),
         corpus_hash=corpus.content_hash(), created=utc_now(), package_version=package_version(),
@@ -54,5 +58,5 @@ def build_index(corpus: Corpus, index_dir: Path, embedder: Embedder, progress: b
         "space_types": corpus.taxonomy.space_types, "themes": corpus.taxonomy.themes,
         "raumwirkungen": corpus.taxonomy.raumwirkungen, "status": corpus.taxonomy.status,
     }
-    path = write_build(index_dir, [r.to_dict() for r in records], taxonomy, vectors, challenge_vectors, manifest)
+    path = write_build(index_dir, [r.to_dict() for r in records], taxonomy, vectors, challenge_vectors, lexical, manifest)
     return BuildResult(path, manifest, corpus)

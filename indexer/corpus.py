@@ -126,6 +126,10 @@ class Record:
         parts = [self.title, self.summary, " ".join(self.challenges), self.description]
         return "\n".join(p.strip() for p in parts if p.strip())
 
+    def lexical_text(self) -> str:
+        """The text BM25 indexes: the embedded text plus the place, so "Ulm" finds Ulm's records."""
+        return f"{self.passage()}\n{self.municipality}"
+
     def to_markdown(self) -> str:
         """The editor-facing file: YAML front matter in a fixed order plus the body."""
         front: dict[str, Any] = {}

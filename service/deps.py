@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from service.config import Settings
+from service.conversation import Conversation
 from service.explain import Presenter
 from service.search import Searcher
 
@@ -19,6 +20,10 @@ def get_presenter(request: Request) -> Presenter:
     return request.state.presenter
 
 
+def get_conversation(request: Request) -> Conversation:
+    return request.state.conversation
+
+
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
@@ -26,3 +31,4 @@ def get_settings(request: Request) -> Settings:
 SearcherDep = Annotated[Searcher, Depends(get_searcher)]
 PresenterDep = Annotated[Presenter, Depends(get_presenter)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+ConversationDep = Annotated[Conversation, Depends(get_conversation)]

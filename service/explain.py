@@ -5,22 +5,31 @@ from __future__ import annotations
 from typing import Any
 
 from service.prompts import Prompts
-from service.schemas import ResultItem
+from service.schemas import ConversationState, ResultItem, Suggestion
 from service.search import Hit, SearchResult
 
 
 class Presenter:
-    """Builds result items and the assistant's words from retrieved records and the taxonomy labels."""
+    """Builds result items and the assistant's words in one language from records and taxonomy labels.
+
+    Records and taxonomy labels stay German (the atlas is German); the surrounding sentences and the
+    quick-reply labels come from prompts/<language>/.
+    """
 
     def __init__(self, prompts: Prompts, taxonomy: dict[str, dict[str, dict[str, Any]]]) -> None:
         self.prompts = prompts
         self.taxonomy = taxonomy
+        self.labels = prompts.labels()
 
     def label(self, kind: str, slug: str) -> str:
         entry = self.taxonomy.get(kind, {}).get(slug) or {}
         return str(entry.get("short") or entry.get("label") or slug)
 
-    def item(self, hit: Hit, space_type: str | None) -> ResultItem:
+    def space_label(self, slug: str) -> str:
+        """A space type's name in this language (chips and sentences), e.g. "Business park"."""
+        return str(self.labels.get("space_types", {}).get(slug) or self.label("space_types", slug))
+
+    def item(self, hit: Hit, space_type: str | None, rank: int = 1) -> ResultItem:
         record = hit.record
         space_labels = [self.label("space_types", s) for s in record["space_types"]]
         explanation = self.prompts.render(
@@ -28,27 +37,68 @@ class Presenter:
             record=record,
             matched_challenge=hit.matched_challenge,
             space_type=space_type,
-            space_type_label=self.label("space_types", space_type) if space_type else None,
-            space_type_labels=space_labels,
+            space_type_label=self.space_label(space_type) if space_type else None,
+            space_type_labels=[self.space_label(s) for s in record["space_types"]],
             status_label=self.label("status", record["status"]),
+            is_mpsc=str(record["program"]).startswith("MPSC"),
         )
         return ResultItem(
             id=record["id"], title=record["title"], summary=record["summary"],
             space_types=record["space_types"], space_type_labels=space_labels,
             themes=record["themes"], theme_labels=[self.label("themes", t) for t in record["themes"]],
             municipality=record["municipality"], state=record["state"], status=record["status"],
-            status_label=self.label("status", record["status"]), score=round(hit.score, 4),
+            status_label=self.label("status", record["status"]),
+            raumwirkungen=record["raumwirkungen"],
+            raumwirkungen_labels=[self.label("raumwirkungen", r) for r in record["raumwirkungen"]],
+            rank=rank, score=round(hit.score, 4),
             matched_challenge=hit.matched_challenge, explanation=explanation,
         )
 
-    def items(self, result: SearchResult) -> list[ResultItem]:
-        return [self.item(hit, result.space_type) for hit in result.hits]
+    def items(self, result: SearchResult, offset: int = 0) -> list[ResultItem]:
+        focus = result.space_type or (result.detected_space_types[0] if len(result.detected_space_types) == 1 else None)
+        return [self.item(hit, focus, rank) for rank, hit in enumerate(result.hits, start=offset + 1)]
 
     def answer(self, result: SearchResult, items: list[ResultItem]) -> str:
+        """The message for a plain search (used by the first chat turn and by tests)."""
+        return self.message("answer", items=items, state=ConversationState(space_type=result.space_type),
+                            result=result, notes={})
+
+    def message(self, template: str, **context: Any) -> str:
+        state = context.get("state")
+        space = getattr(state, "space_type", None)
+        themes = getattr(state, "themes", []) or []
         return self.prompts.render(
-            "answer", results=items, space_type=result.space_type,
-            space_type_label=self.label("space_types", result.space_type) if result.space_type else None,
+            template,
+            space_type_label=self.space_label(space) if space else None,
+            theme_labels=[self.label("themes", t) for t in themes],
+            all_themes=[self.label("themes", t) for t in self.taxonomy.get("themes", {})],
+            labels=self.labels,
+            label=self.label,
+            **context,
         )
 
-    def suggestions(self) -> list[str]:
-        return [self.label("space_types", s) for s in self.taxonomy.get("space_types", {})]
+    def _chip(self, key: str, **values: Any) -> Suggestion:
+        label = str(self.labels["chips"][key]).format(**values)
+        return Suggestion(label=label, message=label)
+
+    def starter_suggestions(self) -> list[Suggestion]:
+        return [Suggestion(label=str(e["label"]), message=str(e["message"])) for e in self.labels.get("examples", [])]
+
+    def theme_suggestions(self) -> list[Suggestion]:
+        slugs = list(self.taxonomy.get("themes", {}))[:6]
+        return [Suggestion(label=self.label("themes", s), message=self.label("themes", s)) for s in slugs]
+
+    def result_suggestions(self, state: ConversationState, asked_space_type: bool) -> list[Suggestion]:
+        chips: list[Suggestion] = []
+        if asked_space_type or not state.space_type:
+            chips += [Suggestion(label=self.space_label(s), message=self.space_label(s)) for s in self.taxonomy.get("space_types", {})]
+        if state.shown:
+            chips.append(self._chip("more"))
+            chips.append(self._chip("details", number=1))
+        if "verstetigt" not in state.status:
+            chips.append(self._chip("established"))
+        chips.append(self._chip("reset"))
+        return chips
+
+    def suggestions(self) -> list[Suggestion]:
+        return [Suggestion(label=self.space_label(s), message=self.space_label(s)) for s in self.taxonomy.get("space_types", {})]

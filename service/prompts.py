@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 
@@ -12,6 +13,8 @@ class Prompts:
     """Renders the assistant's texts; no user-facing sentence lives in Python code."""
 
     def __init__(self, directory: Path, language: str = "de") -> None:
+        self.directory = directory / language
+        self.language = language
         self.env = Environment(
             loader=FileSystemLoader(str(directory / language)),
             autoescape=select_autoescape(default=False),  # plain text; the page inserts it as text
@@ -23,3 +26,12 @@ class Prompts:
 
     def render(self, name: str, **context: Any) -> str:
         return self.env.get_template(f"{name}.j2").render(**context).strip()
+
+    def labels(self) -> dict[str, Any]:
+        """Short texts (quick-reply chips, example questions) from labels.yaml."""
+        path = self.directory / "labels.yaml"
+        return yaml.safe_load(path.read_text(encoding="utf-8")) or {} if path.is_file() else {}
+
+    def names(self) -> list[str]:
+        """Every template in this language (for rendering tests)."""
+        return sorted(p.stem for p in self.directory.glob("*.j2"))

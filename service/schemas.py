@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 SpaceType = Literal["innenstadt", "quartier", "gewerbegebiet"]
 MAX_QUERY_CHARS = 2000  # also ATLAS_MAX_QUERY_CHARS; the schema carries the documented default
@@ -16,13 +16,25 @@ def _not_blank(value: str) -> str:
     return value.strip()
 
 
-class SearchRequest(BaseModel):
-    """A planner's challenge, optionally limited to one space type."""
+Status = Literal["idee", "planung", "umsetzung", "verstetigt", "abgeschlossen"]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")]
+SolutionId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,120}$")]
+
+
+class Filters(BaseModel):
+    """Facets that narrow the results (the Wissensspeicher has them too)."""
+
+    space_type: SpaceType | None = None
+    themes: list[Slug] = Field(default_factory=list, max_length=20)
+    status: list[Status] = Field(default_factory=list, max_length=5)
+
+
+class SearchRequest(Filters):
+    """A planner's challenge, optionally narrowed by space type, themes and status."""
 
     model_config = ConfigDict(extra="forbid")
 
     query: str = Field(..., max_length=MAX_QUERY_CHARS, examples=["In unserer Fußgängerzone stehen immer mehr Läden leer."])
-    space_type: SpaceType | None = None
     limit: int | None = Field(None, ge=1, le=50)
 
     _check_query = field_validator("query")(_not_blank)
@@ -42,6 +54,9 @@ class ResultItem(BaseModel):
     state: str
     status: str
     status_label: str
+    raumwirkungen: list[str]
+    raumwirkungen_labels: list[str]
+    rank: int
     score: float
     matched_challenge: str | None
     explanation: str
@@ -50,24 +65,52 @@ class ResultItem(BaseModel):
 class SearchResponse(BaseModel):
     query: str
     space_type: SpaceType | None
+    detected_space_types: list[SpaceType]
+    no_match: bool
     results: list[ResultItem]
 
 
-class ChatRequest(BaseModel):
-    """A chat turn: the planner's message (the conversation state comes with a later issue)."""
+class ConversationState(BaseModel):
+    """What the client sends back each turn, so that any replica can answer any turn."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal[1] = 1
+    challenge: str = Field("", max_length=MAX_QUERY_CHARS)
+    space_type: SpaceType | None = None
+    themes: list[Slug] = Field(default_factory=list, max_length=20)
+    status: list[Status] = Field(default_factory=list, max_length=5)
+    shown: list[SolutionId] = Field(default_factory=list, max_length=200)
+    asked_space_type: bool = False
+    language: Literal["de", "en"] = "de"
+
+
+class ChatRequest(Filters):
+    """A chat turn: the new message, the state the previous answer returned, and optional facets."""
 
     model_config = ConfigDict(extra="forbid")
 
     message: str = Field(..., max_length=MAX_QUERY_CHARS)
-    space_type: SpaceType | None = None
+    state: ConversationState | None = None
 
     _check_message = field_validator("message")(_not_blank)
+
+
+class Suggestion(BaseModel):
+    """A quick reply: the label on the chip and the message it sends."""
+
+    label: str
+    message: str
 
 
 class ChatResponse(BaseModel):
     message: str
     results: list[ResultItem]
-    suggestions: list[str]
+    suggestions: list[Suggestion]
+    state: ConversationState
+    no_match: bool
+    detected_space_types: list[SpaceType]
+    language: Literal["de", "en"]
 
 
 class HealthResponse(BaseModel):

@@ -1,14 +1,41 @@
-"""Search over the index artifact: a plain class with no web framework in it."""
+"""Search over the index artifact: a plain class with no web framework in it.
+
+Ranking (weights in ``Ranking``, set from the dev split of tests/eval, see README):
+    score = dense cosine(question, record)
+          + w_challenge · max cosine(question, one of the record's challenge phrases)
+          + w_lexical   · BM25(question, record) / best BM25 for this question
+          + w_space     · [record has a space type the question names]
+A question whose fit (closest challenge phrase + w_fit_lexical · log(1 + best raw BM25)) stays below ``min_similarity`` fits nothing:
+the result is empty and ``no_match`` is set, instead of showing weak matches.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from indexer.artifact import Artifact
 from indexer.embedding import Embedder
+from indexer.text import analyze
+from service.understanding import Understanding
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Fusion weights and the "nothing fits" threshold.
+
+    Defaults chosen by scripts/tune_ranking.py on the dev split of tests/eval/queries.yaml for the
+    bundled multilingual-e5-small (dev nDCG@5 0.563 → 0.722; test 0.561 → 0.699). The threshold is
+    model-specific: with another model, re-run the script or set ATLAS_MIN_FIT.
+    """
+
+    w_challenge: float = 1.0
+    w_lexical: float = 0.04
+    w_space: float = 0.02
+    w_fit_lexical: float = 0.01
+    min_similarity: float = 0.8637
 
 
 @dataclass
@@ -26,15 +53,25 @@ class SearchResult:
     query: str
     hits: list[Hit]
     space_type: str | None
+    detected_space_types: list[str] = field(default_factory=list)
+    no_match: bool = False
+    best_similarity: float = 0.0
 
 
 class Searcher:
-    """Embeds a question, ranks the records, and finds each hit's closest challenge phrase."""
+    """Embeds a question, scores every record, filters by facets, and explains each hit."""
 
-    def __init__(self, embedder: Embedder, artifact: Artifact) -> None:
+    def __init__(self, embedder: Embedder, artifact: Artifact, ranking: Ranking | None = None) -> None:
         self.embedder = embedder
         self.artifact = artifact
+        self.ranking = ranking or Ranking()
+        self.understanding = Understanding(artifact.taxonomy)
         self.by_id = {r["id"]: i for i, r in enumerate(artifact.records)}
+        offsets = np.asarray(artifact.challenge_offsets)
+        self._has_challenges = offsets[1:] > offsets[:-1]
+        # reduceat needs valid start indices even for records without challenges.
+        self._challenge_starts = np.minimum(offsets[:-1], max(len(artifact.challenge_vectors) - 1, 0))
+        self._space_sets = [set(r["space_types"]) for r in artifact.records]
 
     @property
     def count(self) -> int:
@@ -44,24 +81,98 @@ class Searcher:
         index = self.by_id.get(solution_id)
         return None if index is None else self.artifact.records[index]
 
-    def search(self, query: str, limit: int = 5, space_type: str | None = None) -> SearchResult:
-        """Top ``limit`` records for ``query``, optionally only those tagged ``space_type``."""
+    def components(self, query: str, space_types: list[str]) -> dict[str, Any]:
+        """The parts of the score for every record: dense, challenge, lexical (0–1) and space match."""
         vector = self.embedder.encode_queries([query])
-        # Exact inner-product search; vectors are unit length, so inner product = cosine.
-        k = self.count if space_type else min(limit, self.count)
-        scores, rows = self.artifact.index.search(vector, k)
+        n = self.count
+        # Exact inner-product search over all records; vectors are unit length, so this is cosine.
+        dense_sorted, rows = self.artifact.index.search(vector, n)
+        dense = np.empty(n, dtype=np.float32)
+        dense[rows[0]] = dense_sorted[0]
+        challenge = np.full(n, -1.0, dtype=np.float32)
+        if len(self.artifact.challenge_vectors):
+            sims = self.artifact.challenge_vectors @ vector[0]
+            challenge = np.where(self._has_challenges, np.maximum.reduceat(sims, self._challenge_starts), -1.0)
+        lexical = np.zeros(n, dtype=np.float32)
+        lexical_max = 0.0
+        terms = analyze(query)
+        if terms:
+            raw = np.asarray(self.artifact.lexical.get_scores(terms), dtype=np.float32)
+            lexical_max = float(raw.max())
+            if lexical_max > 0:
+                lexical = raw / lexical_max
+        space = np.zeros(n, dtype=np.float32)
+        if space_types:
+            wanted = set(space_types)
+            space = np.fromiter((bool(s & wanted) for s in self._space_sets), dtype=np.float32, count=n)
+        return {"vector": vector[0], "dense": dense, "challenge": challenge, "lexical": lexical, "space": space,
+                "lexical_max": lexical_max}
+
+    def fuse(self, parts: dict[str, Any]) -> tuple[np.ndarray, float]:
+        """Weighted sum of the parts, and how well the best record fits at all (for "nothing fits")."""
+        r = self.ranking
+        fused = parts["dense"] + r.w_challenge * np.maximum(parts["challenge"], 0.0) \
+            + r.w_lexical * parts["lexical"] + r.w_space * parts["space"]
+        # Fit: the closest challenge phrase, nudged up when the question shares rare words with a record.
+        fit = float(parts["challenge"].max(initial=0.0)) + r.w_fit_lexical * float(np.log1p(parts["lexical_max"]))
+        return fused, fit
+
+    def search(self, query: str, limit: int = 5, space_type: str | None = None, themes: list[str] | None = None,
+               status: list[str] | None = None, exclude: set[str] | None = None) -> SearchResult:
+        """Top ``limit`` records for ``query``; facets filter, detected space types re-rank."""
+        detected = self.understanding.detect_space_types(query)
+        parts = self.components(query, [space_type] if space_type else detected)
+        fused, best = self.fuse(parts)
+        vector = parts["vector"]
+        if best < self.ranking.min_similarity:
+            return SearchResult(query, [], space_type, detected, no_match=True, best_similarity=best)
+        order = np.argsort(-fused, kind="stable")
         hits: list[Hit] = []
-        for score, row in zip(scores[0], rows[0], strict=True):
-            if row < 0:
-                continue
-            record = self.artifact.records[row]
+        for row in order:
+            record = self.artifact.records[int(row)]
             if space_type and space_type not in record["space_types"]:
                 continue
-            phrase, phrase_score = self._best_challenge(int(row), vector[0])
+            if themes and not set(themes) & set(record["themes"]):
+                continue
+            if status and record["status"] not in status:
+                continue
+            if exclude and record["id"] in exclude:
+                continue
+            phrase, phrase_score = self._best_challenge(int(row), vector)
+            hits.append(Hit(record, float(fused[row]), phrase, phrase_score))
+            if len(hits) >= limit:
+                break
+        return SearchResult(query, hits, space_type, detected, no_match=False, best_similarity=best)
+
+    def hit_for(self, solution_id: str, query: str) -> Hit:
+        """One record as a hit for ``query`` (for "Details zu Nummer 2").
+
+        Raises:
+            KeyError: if the id is not in the index.
+        """
+        row = self.by_id[solution_id]
+        vector = self.embedder.encode_queries([query or self.artifact.records[row]["title"]])[0]
+        phrase, phrase_score = self._best_challenge(row, vector)
+        score = float(self.artifact.index.reconstruct(row) @ vector)
+        return Hit(self.artifact.records[row], score, phrase, phrase_score)
+
+    def similar(self, solution_id: str, limit: int = 5, exclude: set[str] | None = None,
+                space_type: str | None = None) -> SearchResult:
+        """Records closest to a given record (its stored vector is the query)."""
+        row = self.by_id[solution_id]
+        vector = self.artifact.index.reconstruct(row).reshape(1, -1)
+        scores, rows = self.artifact.index.search(vector, self.count)
+        skip = (exclude or set()) | {solution_id}
+        hits: list[Hit] = []
+        for score, other in zip(scores[0], rows[0], strict=True):
+            record = self.artifact.records[int(other)]
+            if record["id"] in skip or (space_type and space_type not in record["space_types"]):
+                continue
+            phrase, phrase_score = self._best_challenge(int(other), vector[0])
             hits.append(Hit(record, float(score), phrase, phrase_score))
             if len(hits) >= limit:
                 break
-        return SearchResult(query, hits, space_type)
+        return SearchResult(self.artifact.records[row]["title"], hits, space_type)
 
     def _best_challenge(self, row: int, vector: np.ndarray) -> tuple[str | None, float | None]:
         start, end = self.artifact.challenge_offsets[row], self.artifact.challenge_offsets[row + 1]

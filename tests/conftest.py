@@ -45,7 +45,23 @@ def built_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) ->
 
 @pytest.fixture(scope="session")
 def settings(built_index: BuildResult) -> Settings:
-    return Settings(index_dir=built_index.path.parent.parent, corpus_dir=FIXTURES / "corpus", cache_dir=default_cache_dir())
+    # Ten records are too few for the calibrated "nothing fits" threshold; ranking tests switch it off.
+    return Settings(index_dir=built_index.path.parent.parent, corpus_dir=FIXTURES / "corpus",
+                    cache_dir=default_cache_dir(), min_fit=0.0)
+
+
+@pytest.fixture(scope="session")
+def corpus_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> BuildResult:
+    """The real corpus (corpus/), indexed once: for conversations and the quality floor."""
+    return build_index(load_corpus(ROOT / "corpus"), tmp_path_factory.mktemp("corpus-index"), embedder)
+
+
+@pytest.fixture(scope="session")
+def atlas_client(corpus_index: BuildResult) -> Iterator[TestClient]:
+    """The service over the real corpus with default settings (calibrated threshold)."""
+    settings = Settings(index_dir=corpus_index.path.parent.parent, cache_dir=default_cache_dir())
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
 
 
 @pytest.fixture(scope="session")

@@ -46,7 +46,7 @@ def test_space_type_filter_and_limit(client: TestClient) -> None:
     assert body["space_type"] == "gewerbegebiet"
     assert body["results"] and all("gewerbegebiet" in r["space_types"] for r in body["results"])
     assert len(body["results"]) == 2  # the fixture corpus has two Gewerbegebiet records
-    assert "wie gewünscht" in body["results"][0]["explanation"]
+    assert "Raumtyp Gewerbegebiet – wie gefragt" in body["results"][0]["explanation"]
     assert len(client.post("/api/search", json={"query": "Verkehr", "limit": 2}).json()["results"]) == 2
 
 
@@ -86,7 +86,7 @@ def test_chat_answers_with_message_and_results(client: TestClient) -> None:
     body = client.post("/api/chat", json={"message": "Wie bekommen wir den Lieferverkehr aus der Altstadt?"}).json()
     assert body["results"] and "Lösungen" in body["message"]
     assert body["results"][0]["title"] in body["message"]
-    assert body["suggestions"] == ["Innenstadt", "Quartier", "Gewerbegebiet"]
+    assert [s["label"] for s in body["suggestions"]] == ["Innenstadt", "Quartier", "Gewerbegebiet"]
     assert_error(client.post("/api/chat", json={"message": " "}), 422, "Bitte beschreiben Sie", "message")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -34,11 +35,8 @@ def test_blank_model_setting_is_refused(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_index_built_with_another_model_is_refused(tmp_path: Path, built_index: BuildResult, settings: Settings) -> None:
     index_dir = tmp_path / "index"
-    (index_dir / "builds").mkdir(parents=True)
     copy = index_dir / "builds" / "b1"
-    copy.mkdir()
-    for path in built_index.path.iterdir():
-        (copy / path.name).write_bytes(path.read_bytes())
+    shutil.copytree(built_index.path, copy)
     manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
     manifest["model"] = "intfloat/multilingual-e5-large"
     (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")

@@ -53,7 +53,7 @@ def test_csv_rows_are_checked_one_by_one(tmp_path: Path, corpus_dir: Path) -> No
     path.write_text(buffer.getvalue(), encoding="utf-8")
     target = empty_corpus(tmp_path, corpus_dir)
     report = import_file(path, target)
-    rejected = {label: problems for label, problems in report.rejected}
+    rejected = dict(report.rejected)
     assert set(rejected) == {"tabelle.csv:2", "tabelle.csv:3", "tabelle.csv:5"}
     assert any(p.field == "themes" and "raumfahrt" in p.message for p in rejected["tabelle.csv:2"])
     assert any(p.field == "space_types" for p in rejected["tabelle.csv:3"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import faiss
@@ -84,9 +85,7 @@ def test_missing_and_corrupt_indexes_are_reported(tmp_path: Path, built_index: B
     with pytest.raises(IndexNotFoundError, match="atlas index"):
         load_current(tmp_path / "nirgends")
     broken = tmp_path / "broken"
-    broken.mkdir()
-    for name in ("manifest.json", "records.json", "taxonomy.json", "challenges.npy", "index.faiss"):
-        (broken / name).write_bytes((built_index.path / name).read_bytes())
+    shutil.copytree(built_index.path, broken)
     records = json.loads((broken / "records.json").read_text(encoding="utf-8"))
     (broken / "records.json").write_text(json.dumps(records[:-1]), encoding="utf-8")
     with pytest.raises(IndexCorruptError, match="inkonsistent"):

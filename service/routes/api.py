@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.deps import PresenterDep, SearcherDep, SettingsDep
+from service.deps import ConversationDep, PresenterDep, SearcherDep, SettingsDep
 from service.errors import SolutionNotFoundError
 from service.schemas import (
     ChatRequest,
@@ -32,16 +32,15 @@ def read_health(searcher: SearcherDep) -> HealthResponse:
 def search_solutions(body: SearchRequest, searcher: SearcherDep, presenter: PresenterDep, settings: SettingsDep) -> SearchResponse:
     """Ranked solutions for a planning challenge, each with a short explanation."""
     limit = min(body.limit or settings.default_limit, settings.max_limit)
-    result = searcher.search(body.query, limit=limit, space_type=body.space_type)
-    return SearchResponse(query=body.query, space_type=body.space_type, results=presenter.items(result))
+    result = searcher.search(body.query, limit=limit, space_type=body.space_type, themes=body.themes, status=body.status)
+    return SearchResponse(query=body.query, space_type=body.space_type, detected_space_types=result.detected_space_types,
+                          no_match=result.no_match, results=presenter.items(result))
 
 
 @router.post("/chat")
-def answer_chat(body: ChatRequest, searcher: SearcherDep, presenter: PresenterDep, settings: SettingsDep) -> ChatResponse:
-    """One conversational turn: an assistant message plus the results it refers to."""
-    result = searcher.search(body.message, limit=settings.default_limit, space_type=body.space_type)
-    items = presenter.items(result)
-    return ChatResponse(message=presenter.answer(result, items), results=items, suggestions=presenter.suggestions())
+def answer_chat(body: ChatRequest, conversation: ConversationDep) -> ChatResponse:
+    """One conversational turn: send the message and the previous answer's state; get answer, results, new state."""
+    return conversation.reply(body)
 
 
 @router.get("/solutions/{solution_id}", responses={404: {"description": "Unknown solution id"}})

@@ -1,0 +1,98 @@
+"""Reading a planner's message: which space types and themes it names (German and English).
+
+Matching is lexical on purpose: the space type changes which solutions fit, so it must be
+recognised reliably ("Fußgängerzonen", "Gewerbegebietsflächen", "im Kiez", "business park"),
+and it must be explainable. Synonyms live in the taxonomy, not here.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from indexer.text import fold
+
+TOKEN = re.compile(r"[a-z0-9]+")
+# A synonym this long also matches as the head of a compound ("Wohnquartier" ← "quartier").
+MIN_SUFFIX_MATCH = 8
+# Shorter synonyms must match a whole word (plus a plural/case ending) – "City" but not "Citrus".
+MIN_PREFIX_MATCH = 6
+ENDINGS = ("", "s", "n", "e", "en", "es", "er", "ern")
+# Compounds that end in a space-type word but are not about that space type.
+FALSE_HEADS = ("rechenzentrum", "datenzentrum", "gesundheitszentrum", "rechenzentren", "bildungszentrum", "logistikzentrum")
+
+
+def _variants(text: str) -> set[str]:
+    """The folded text, plus the same with umlauts dropped ("fussgangerzone") as people also type."""
+    folded = fold(text)
+    plain = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).lower().replace("ß", "ss"))
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    return {folded, plain}
+
+
+@dataclass(frozen=True)
+class _Term:
+    words: tuple[str, ...]
+
+    def matches(self, tokens: list[str]) -> bool:
+        n = len(self.words)
+        for i in range(len(tokens) - n + 1):
+            window = tokens[i : i + n]
+            if window[:-1] != list(self.words[:-1]):
+                continue
+            if _word_matches(window[-1], self.words[-1], single=n == 1):
+                return True
+        return False
+
+
+def _word_matches(token: str, word: str, single: bool) -> bool:
+    if token in FALSE_HEADS:
+        return False
+    if any(token == word + ending for ending in ENDINGS):
+        return True
+    if len(word) >= MIN_PREFIX_MATCH and token.startswith(word):
+        return True  # inflections and compounds with the word in front: "innenstadtleerstand"
+    return single and len(word) >= MIN_SUFFIX_MATCH and any(
+        token.endswith(word + ending) for ending in ENDINGS
+    )
+
+
+class Understanding:
+    """Detects the space types and themes a text names, using the taxonomy's labels and synonyms."""
+
+    def __init__(self, taxonomy: dict[str, dict[str, dict[str, Any]]]) -> None:
+        self.space_types = self._compile(taxonomy.get("space_types", {}))
+        self.themes = self._compile(taxonomy.get("themes", {}))
+
+    @staticmethod
+    def _compile(entries: dict[str, dict[str, Any]]) -> dict[str, list[_Term]]:
+        compiled: dict[str, list[_Term]] = {}
+        for slug, entry in entries.items():
+            names = [slug.replace("_", " "), str(entry.get("label", "")), str(entry.get("short", ""))]
+            names += [str(s) for s in entry.get("synonyms", []) or []]
+            terms = {
+                tuple(TOKEN.findall(variant))
+                for name in names if name.strip()
+                for variant in _variants(name)
+            }
+            compiled[slug] = [_Term(words) for words in sorted(terms) if words]
+        return compiled
+
+    @staticmethod
+    def _tokens(text: str) -> list[list[str]]:
+        return [TOKEN.findall(variant) for variant in _variants(text)]
+
+    def _detect(self, table: dict[str, list[_Term]], text: str) -> list[str]:
+        token_lists = self._tokens(text)
+        return [slug for slug, terms in table.items()
+                if any(term.matches(tokens) for term in terms for tokens in token_lists)]
+
+    def detect_space_types(self, text: str) -> list[str]:
+        """Space types the text names, in taxonomy order."""
+        return self._detect(self.space_types, text)
+
+    def detect_themes(self, text: str) -> list[str]:
+        """Themes the text names by label or synonym, in taxonomy order."""
+        return self._detect(self.themes, text)

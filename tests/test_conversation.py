@@ -1,0 +1,274 @@
+"""Scripted multi-turn conversations against the real model and the real corpus index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.language import detect_language
+from service.prompts import Prompts
+from tests.conftest import assert_error
+
+ROOT = Path(__file__).parent.parent
+
+
+class Chat:
+    """A conversation that sends back the state of the previous answer, as the page does."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.state: dict[str, Any] | None = None
+
+    def say(self, message: str, **facets: Any) -> dict[str, Any]:
+        response = self.client.post("/api/chat", json={"message": message, "state": self.state, **facets})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        self.state = body["state"]
+        assert "<" not in body["message"]  # plain text, never HTML
+        return body
+
+
+def ids(body: dict[str, Any]) -> list[str]:
+    return [r["id"] for r in body["results"]]
+
+
+def labels(body: dict[str, Any]) -> list[str]:
+    return [s["label"] for s in body["suggestions"]]
+
+
+@pytest.fixture
+def chat(atlas_client: TestClient) -> Chat:
+    return Chat(atlas_client)
+
+
+def test_1_vacancy_then_more_details_similar_and_reset(chat: Chat) -> None:
+    first = chat.say("In unserer Fußgängerzone stehen immer mehr Läden leer.")
+    assert first["detected_space_types"] == ["innenstadt"]
+    assert len(first["results"]) == 5 and all("innenstadt" in r["space_types"] for r in first["results"])
+    assert any("leerstand" in rid for rid in ids(first))
+    assert "Mehr Lösungen" in labels(first)
+    more = chat.say("mehr")
+    assert len(more["results"]) == 5 and not set(ids(more)) & set(ids(first))
+    assert [r["rank"] for r in more["results"]] == [6, 7, 8, 9, 10]
+    details = chat.say("Details zu Nummer 2")
+    assert ids(details) == [ids(first)[1]]
+    assert details["results"][0]["title"] in details["message"]
+    similar = chat.say("ähnliche wie 1")
+    assert similar["results"] and ids(first)[0] not in ids(similar)
+    assert "Ähnlich wie Nummer 1" in similar["message"]
+    reset = chat.say("neu anfangen")
+    assert reset["results"] == [] and reset["state"]["challenge"] == "" and reset["state"]["shown"] == []
+
+
+def test_2_asks_back_once_when_space_type_is_unclear(chat: Chat) -> None:
+    first = chat.say("Wir haben im Sommer große Probleme mit Hitze.")
+    assert first["detected_space_types"] == []
+    assert "Um welchen Raumtyp geht es Ihnen" in first["message"]
+    assert first["results"]  # best results are shown meanwhile
+    assert {"Innenstadt", "Quartier", "Gewerbegebiet"} <= set(labels(first))
+    narrowed = chat.say("Quartier")
+    assert narrowed["state"]["space_type"] == "quartier"
+    assert all("quartier" in r["space_types"] for r in narrowed["results"])
+    assert "Um welchen Raumtyp" not in narrowed["message"]
+    other = chat.say("und im Gewerbegebiet?")
+    assert other["state"]["space_type"] == "gewerbegebiet"
+    assert other["state"]["challenge"].startswith("Wir haben im Sommer")  # standalone search from the challenge
+    assert all("gewerbegebiet" in r["space_types"] for r in other["results"])
+    assert "Um welchen Raumtyp" not in other["message"]  # asked at most once per challenge
+
+
+def test_3_theme_follow_up_shifts_the_results(chat: Chat) -> None:
+    chat.say("Unser Wohnquartier soll klimafreundlicher werden.")
+    themed = chat.say("eher was zu Energie")
+    assert themed["state"]["themes"] == ["energie"]
+    assert themed["results"] and all("energie" in r["themes"] for r in themed["results"])
+    assert "Energie" in themed["message"]
+
+
+def test_4_only_established_solutions(chat: Chat) -> None:
+    chat.say("Parksuchverkehr in der Innenstadt")
+    established = chat.say("nur verstetigte")
+    assert established["state"]["status"] == ["verstetigt"]
+    assert all(r["status"] == "verstetigt" for r in established["results"])
+
+
+def test_5_new_unrelated_challenge_starts_new_topic(chat: Chat) -> None:
+    chat.say("In unserer Fußgängerzone stehen immer mehr Läden leer.")
+    chat.say("Gewerbegebiet")
+    fresh = chat.say("Im Neubaugebiet fehlen Treffpunkte für ältere Menschen und Nachbarschaftshilfe.")
+    assert fresh["state"]["challenge"].startswith("Im Neubaugebiet")
+    assert fresh["state"]["space_type"] == "quartier"
+    assert all("quartier" in r["space_types"] for r in fresh["results"])
+
+
+def test_6_greeting_thanks_help_and_empty(chat: Chat) -> None:
+    hello = chat.say("Hallo")
+    assert "automatischer Assistent" in hello["message"] and "personenbezogenen Daten" in hello["message"]
+    assert hello["results"] == [] and len(hello["suggestions"]) == 3
+    assert "Gern geschehen" in chat.say("Danke!")["message"]
+    assert "Details zu Nummer 2" in chat.say("Was kannst du?")["message"]
+    assert "nicht verstanden" in chat.say("?")["message"]
+    assert "noch keine Lösungen gezeigt" in chat.say("mehr")["message"]
+
+
+def test_7_off_topic_is_refused_honestly_with_themes(chat: Chat) -> None:
+    body = chat.say("Wie beantrage ich einen neuen Reisepass?")
+    assert body["no_match"] is True and body["results"] == []
+    assert "nichts Passendes" in body["message"] and "Mobilität" in body["message"]
+    assert "Mobilität" in labels(body)
+
+
+def test_8_english_conversation(chat: Chat) -> None:
+    first = chat.say("Our business park needs better bus connections for the workers")
+    assert first["language"] == "en" and first["detected_space_types"] == ["gewerbegebiet"]
+    assert "I found" in first["message"]
+    assert all("gewerbegebiet" in r["space_types"] for r in first["results"])
+    assert "Matches:" in first["results"][0]["explanation"]
+    more = chat.say("more")
+    assert more["language"] == "en" and "More solutions" in more["message"]
+    details = chat.say("Details on number 1")
+    assert details["language"] == "en" and details["results"][0]["id"] == ids(first)[0]
+    assert "Effects and indicators are the editors' assessment" in details["message"]
+
+
+def test_9_english_help_and_space_type_chip(chat: Chat) -> None:
+    helped = chat.say("What can you do?")
+    assert helped["language"] == "en" and "automatic assistant" in helped["message"]
+    chat.say("Heat is a big problem for older people in summer")
+    narrowed = chat.say("Neighbourhood")
+    assert narrowed["state"]["space_type"] == "quartier" and narrowed["language"] == "en"
+
+
+def test_10_other_language_gets_german_with_note(chat: Chat) -> None:
+    body = chat.say("Bonjour, nous cherchons des solutions contre les magasins vides au centre-ville")
+    assert body["language"] == "de"
+    assert body["message"].startswith("Hinweis: Der Atlas und dieser Assistent sind deutschsprachig")
+
+
+def test_11_explanations_are_grounded_in_the_record(chat: Chat, atlas_client: TestClient) -> None:
+    body = chat.say("Lieferverkehr und Paketdienste verstopfen unsere Altstadt")
+    for result in body["results"]:
+        record = atlas_client.get(f"/api/solutions/{result['id']}").json()
+        lines = result["explanation"].splitlines()
+        assert 3 <= len(lines) <= 5
+        assert result["matched_challenge"] in record["challenges"]
+        assert f"„{result['matched_challenge']}“" in lines[0]
+        if record["effects_intended"]:
+            assert record["effects_intended"][0] in result["explanation"]
+        assert record["municipality"] in lines[-1] and record["program"] in lines[-1]
+
+
+def test_12_space_type_facet_and_other_space_type_explained(chat: Chat) -> None:
+    body = chat.say("Wie machen wir Daten für die Planung nutzbar?", space_type="gewerbegebiet")
+    assert body["state"]["space_type"] == "gewerbegebiet"
+    assert all("gewerbegebiet" in r["space_types"] for r in body["results"])
+    assert "Gewerbegebiet – wie gefragt" in body["results"][0]["explanation"]
+
+
+def test_13_details_of_unknown_number(chat: Chat) -> None:
+    chat.say("Starkregen überflutet unsere Keller im Wohngebiet")
+    body = chat.say("Details zu Nummer 5")
+    assert body["results"]
+    missing = chat.say("zur fünften bitte Details")
+    assert missing["results"] or "Nummer 5" in missing["message"]
+    chat.say("ähnliche wie 2")  # now five similar ones are numbered 1–5
+    none = chat.say("Details zu Nummer 9")
+    assert none["results"] == [] or "9" in none["message"]
+
+
+def test_state_from_an_older_index_is_handled(chat: Chat) -> None:
+    chat.say("Leerstand in der Innenstadt")
+    assert chat.state is not None
+    chat.state["shown"] = ["gibt-es-nicht-mehr"] + chat.state["shown"][1:]
+    body = chat.say("mehr")
+    assert body["message"].startswith("Hinweis: Der Atlas wurde inzwischen aktualisiert")
+    assert "gibt-es-nicht-mehr" not in body["state"]["shown"]
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"challenge": "x", "shown": "keine-liste"},
+        {"challenge": "x", "space_type": "wald"},
+        {"challenge": "x", "admin": True},
+        {"challenge": "x", "shown": ["<script>"]},
+        {"challenge": "x" * 5000},
+        {"version": 99},
+        "kein objekt",
+    ],
+)
+def test_tampered_or_malformed_state_is_422(atlas_client: TestClient, state: Any) -> None:
+    assert_error(atlas_client.post("/api/chat", json={"message": "mehr", "state": state}), 422)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "ä" * 2000,
+        "🙂🙂🙂 Leerstand 🙂",
+        "<script>alert(1)</script> Leerstand in der Innenstadt",
+        "'; DROP TABLE solutions; --",
+        "Innenstadt " * 180,
+        "\u200b\u200b Leerstand \u0000 im Zentrum",
+        "1234567890",
+    ],
+)
+def test_long_or_odd_messages_get_graceful_answers(atlas_client: TestClient, message: str) -> None:
+    response = atlas_client.post("/api/chat", json={"message": message})
+    assert response.status_code == 200, response.text
+    assert response.json()["message"]
+    assert "<script>" not in response.json()["message"]
+
+
+def test_too_long_message_is_422(atlas_client: TestClient) -> None:
+    assert_error(atlas_client.post("/api/chat", json={"message": "x" * 2001}), 422, "zu lang", "message")
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_every_template_renders(language: str) -> None:
+    prompts = Prompts(ROOT / "prompts", language)
+    names = prompts.names()
+    assert {"answer", "ask_space_type", "details", "explanation", "no_match", "similar", "help"} <= set(names)
+    labels_ = prompts.labels()
+    record = {
+        "id": "x", "title": "Titel", "summary": "Satz.", "space_types": ["quartier"], "themes": ["energie"],
+        "raumwirkungen": [], "challenges": ["Herausforderung"], "effects_intended": ["Wirkung"],
+        "effects_unintended": ["Nebenwirkung"], "indicators": ["Indikator"], "municipality": "Ulm",
+        "state": "Baden-Württemberg", "program": "MPSC 2019", "status": "umsetzung", "sources": ["https://example.org"],
+        "updated": "2026-11-27", "description": "Text",
+    }
+    item = {"rank": 1, "title": "Titel", "municipality": "Ulm", "space_type_labels": ["Quartier"], "status_label": "In Umsetzung"}
+    from service.schemas import ConversationState
+
+    context = {
+        "items": [item], "state": ConversationState(challenge="c", shown=["x"]), "result": None,
+        "notes": {"stale": True, "other_language": True}, "record": record, "number": 1, "labels": labels_,
+        "label": lambda kind, slug: slug, "space_type_label": "Quartier", "theme_labels": ["Energie"],
+        "all_themes": ["Energie"], "matched_challenge": "Herausforderung", "space_type": "quartier",
+        "space_type_labels": ["Quartier"], "status_label": "In Umsetzung", "is_mpsc": True,
+    }
+    for name in names:
+        if name.startswith("_"):
+            continue
+        text = prompts.render(name, **context)
+        assert text.strip(), name
+        assert "{{" not in text and "{%" not in text, name
+
+
+@pytest.mark.parametrize(
+    ("text", "previous", "expected"),
+    [
+        ("danke", "de", "de"),
+        ("thanks", "de", "en"),
+        ("mehr", "en", "de"),
+        ("Quartier", "en", "de"),
+        ("42", "en", "en"),
+        ("In unserer Fußgängerzone stehen immer mehr Läden leer", "en", "de"),
+        ("Our business park needs fibre broadband", "de", "en"),
+    ],
+)
+def test_language_detection_is_deterministic_with_short_message_fallback(text: str, previous: str, expected: str) -> None:
+    assert detect_language(text, previous) == expected
