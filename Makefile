@@ -5,8 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+BROWSER_STAMP := tests/browser/node_modules/.installed
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run index test bench validate clean
+.PHONY: install browser-deps run index test bench validate clean
 
 install: $(STAMP)
 
@@ -17,6 +19,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# Browser tests: Debian's chromium and chromium-driver (installed only if missing) and axe-core from the
+# committed npm lockfile (test-only; node_modules is git-ignored).
+browser-deps: $(BROWSER_STAMP)
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; \
+	fi
+
+$(BROWSER_STAMP): tests/browser/package.json tests/browser/package-lock.json
+	@command -v npm >/dev/null || { $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y npm; }
+	npm ci --prefix tests/browser --no-audit --no-fund
+	touch $@
+
 index: install
 	$(BIN)/atlas index --if-changed
 
@@ -26,7 +40,7 @@ run: index
 validate: install
 	$(BIN)/atlas validate
 
-test: install
+test: install browser-deps
 	$(BIN)/python -m pytest
 
 bench: index

@@ -204,7 +204,8 @@ def build_tokenizer(e5: E5File):  # -> tokenizers.Tokenizer
 
     Normalisation follows SentencePiece's ``nmt_nfkc`` rules as XLM-R uses them: control
     characters are dropped, other white space becomes a plain space, then NFKC, then runs of
-    spaces collapse and leading/trailing spaces go (SentencePiece's remove_extra_whitespaces). Metaspace pre-tokenisation prepends "▁"; the template adds <s> … </s>.
+    spaces collapse and leading/trailing spaces go (SentencePiece's remove_extra_whitespaces).
+    Metaspace pre-tokenisation prepends "▁"; the template adds <s> … </s>.
     """
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 

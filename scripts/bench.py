@@ -106,12 +106,31 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
 
+    # Hybrid ranking cost: dense-only vs the default fusion, in-process, alternating per query.
+    from service.app import load_state
+    from service.config import Settings
+    from service.search import Ranking
+
+    searcher = load_state(Settings(index_dir=ROOT / "var" / "index"))["searcher"]
+    hybrid, dense_only = searcher.ranking, Ranking(0.0, 0.0, 0.0, 0.0, 0.0)
+    dense_ms, hybrid_ms = [], []
+    for q in queries:
+        for ranking, sink in ((dense_only, dense_ms), (hybrid, hybrid_ms)):
+            searcher.ranking = ranking
+            t0 = time.perf_counter()
+            searcher.search(q, limit=5)
+            sink.append((time.perf_counter() - t0) * 1000)
+
     h50, h95 = percentile(http_ms, 50), percentile(http_ms, 95)
     e50, e95 = percentile(encode_ms, 50), percentile(encode_ms, 95)
     print(f"POST /api/search over HTTP:  p50 {h50:7.2f} ms   p95 {h95:7.2f} ms   mean {statistics.mean(http_ms):7.2f} ms")
     print(f"bare model.encode (query):   p50 {e50:7.2f} ms   p95 {e95:7.2f} ms   mean {statistics.mean(encode_ms):7.2f} ms")
     print(f"overhead ratio HTTP/encode:  p50 {h50 / e50:5.2f}x      p95 {h95 / e95:5.2f}x")
     print(f"service overhead beyond encoding (p50): {h50 - e50:6.2f} ms")
+    d50, y50 = percentile(dense_ms, 50), percentile(hybrid_ms, 50)
+    print(f"Searcher.search dense-only:  p50 {d50:7.2f} ms   p95 {percentile(dense_ms, 95):7.2f} ms")
+    print(f"Searcher.search hybrid:      p50 {y50:7.2f} ms   p95 {percentile(hybrid_ms, 95):7.2f} ms")
+    print(f"hybrid adds (p50): {y50 - d50:6.2f} ms ({y50 / d50:4.2f}x)")
 
 
 if __name__ == "__main__":

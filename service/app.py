@@ -10,15 +10,19 @@ from typing import TypedDict
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from swagger_ui_bundle import swagger_ui_path
 
 from indexer.artifact import Manifest, load_current
 from indexer.embedding import Embedder
 from service import errors
 from service.config import Settings
+from service.conversation import Conversation
 from service.explain import Presenter
+from service.language import SUPPORTED
 from service.prompts import Prompts
-from service.routes import api, pages
-from service.search import Searcher
+from service.routes import api, docs, feedback, pages
+from service.search import Ranking, Searcher
+from service.security import install_security
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +32,7 @@ class State(TypedDict):
 
     searcher: Searcher
     presenter: Presenter
+    conversation: Conversation
 
 
 def load_state(settings: Settings) -> State:
@@ -47,9 +52,13 @@ def load_state(settings: Settings) -> State:
             f"Das Modell liefert {embedder.dimension} Dimensionen, der Index hat {manifest.dimension}. Bauen Sie den Index neu."
         )
     log.info("Loaded index %s (%d solutions, model %s)", artifact.build_id, manifest.count, manifest.model)
+    ranking = Ranking() if settings.min_fit is None else Ranking(min_similarity=settings.min_fit)
+    searcher = Searcher(embedder, artifact, ranking)
+    presenters = {lang: Presenter(Prompts(settings.prompts_dir, lang), artifact.taxonomy) for lang in SUPPORTED}
     return State(
-        searcher=Searcher(embedder, artifact),
-        presenter=Presenter(Prompts(settings.prompts_dir), artifact.taxonomy),
+        searcher=searcher,
+        presenter=presenters["de"],
+        conversation=Conversation(searcher, presenters, limit=settings.default_limit),
     )
 
 
@@ -83,11 +92,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Semantische Suche nach Smart-City-Lösungen für Planungsherausforderungen.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by routes/docs.py from local assets instead of a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=str(settings.web_dir / "templates"))
     errors.install_error_handlers(app)
+    install_security(app, settings)
     app.include_router(api.router)
+    app.include_router(feedback.router)
     app.include_router(pages.router)
+    app.include_router(docs.router)
+    app.mount(docs.ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="swagger")
     app.mount("/static", StaticFiles(directory=str(settings.web_dir / "static")), name="static")
     return app

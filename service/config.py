@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from indexer.embedding import BUNDLED_MODEL, DEFAULT_PASSAGE_PREFIX, DEFAULT_QUERY_PREFIX, default_cache_dir
 
@@ -26,6 +28,7 @@ class Settings(BaseSettings):
     prompts_dir: Path = ROOT / "prompts"
     web_dir: Path = ROOT / "web"
     max_query_chars: int = Field(2000, ge=50, le=20000)
+    min_fit: float | None = Field(None, description="'Nothing fits' threshold; unset = the calibrated default, 0 = never refuse.")
     default_limit: int = Field(5, ge=1, le=50)
     max_limit: int = Field(20, ge=1, le=100)
     host: str = "127.0.0.1"
@@ -37,3 +40,26 @@ class Settings(BaseSettings):
         if not value.strip():
             raise ValueError("ATLAS_EMBEDDING_MODEL is empty: set a model name or path, or unset it for the default.")
         return value.strip()
+
+    # Page, widget and feedback (issue 6)
+    # NoDecode: the variable is a plain comma-separated list ("https://a.example, https://b.example"), not JSON.
+    embed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins that may embed the page and widget (CSP frame-ancestors) and call /api/* (CORS).",
+    )
+    feedback_db: Path = Field(ROOT / "var" / "feedback.sqlite3", description="SQLite file for answer feedback.")
+
+    @field_validator("embed_origins", mode="before")
+    @classmethod
+    def _origins_are_origins(cls, value: object) -> list[str]:
+        items = value.split(",") if isinstance(value, str) else value if isinstance(value, list | tuple) else [value]
+        origins = []
+        for item in (str(i).strip().rstrip("/") for i in items if i is not None and str(i).strip()):
+            # An origin is scheme://host[:port]; a path or a wildcard would be silently ignored by browsers.
+            if not re.fullmatch(r"https?://([a-z0-9.-]+|\[[0-9a-f:.]+\])(:[0-9]{1,5})?", item, re.IGNORECASE):
+                raise ValueError(
+                    f"ATLAS_EMBED_ORIGINS: '{item}' is not an origin. Use scheme://host[:port] without path or wildcard, "
+                    "e.g. https://www.beispielstadt.de; separate several with commas."
+                )
+            origins.append(item.lower())
+        return origins

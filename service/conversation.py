@@ -29,10 +29,14 @@ PATTERNS = {
     "greeting": re.compile(r"^\W*(hallo|hi|hey|moin|servus|grüß gott|guten (tag|morgen|abend)|hello|good (morning|afternoon|evening))\W*$"),
     "help": re.compile(r"(\bwas kannst du\b|\bwas können sie\b|\bwie funktionierst du\b|\bwie funktioniert (das|dieser assistent)\b|"
                        r"^\W*(ich brauche )?(hilfe|help)\W*$|\bwhat can you do\b|\bhow does (this|it) work\b)"),
-    "details": re.compile(rf"(details?|mehr|more|genauer|info\w*|erzähl\w*|tell me)\b.*?\b(zu|zur|zum|über|on|about|for|to|of|nr\.?|nummer|number|#)?\s*(die |der |das |the )?(nr\.?\s*|nummer\s*|number\s*|#\s*)?({_NUM})\b"),
+    "details": re.compile(rf"(details?|mehr|more|genauer|info\w*|erzähl\w*|tell me)\b.*?"
+                          rf"\b(zu|zur|zum|über|on|about|for|to|of|nr\.?|nummer|number|#)?\s*(die |der |das |the )?"
+                          rf"(nr\.?\s*|nummer\s*|number\s*|#\s*)?({_NUM})\b"),
     "similar": re.compile(rf"(ähnlich\w*|vergleichbar\w*|similar|like)\b.*?\b(nr\.?\s*|nummer\s*|number\s*|#\s*)?({_NUM})\b"),
-    "more": re.compile(r"^\W*(und\s+)?(noch\s+)?(mehr|weitere|andere|more|other|next)(\s+(lösungen|ergebnisse|vorschläge|beispiele|solutions|results|options|bitte|please))?\W*(bitte|please)?\W*$"),
-    "status": re.compile(r"\b(nur|only|bloß|ausschließlich)\b.*\b(verstetigt\w*|dauerbetrieb|regelbetrieb|umgesetzt\w*|laufend\w*|established|permanent|running|in operation)\b"),
+    "more": re.compile(r"^\W*(und\s+)?(noch\s+)?(mehr|weitere|andere|more|other|next)"
+                       r"(\s+(lösungen|ergebnisse|vorschläge|beispiele|solutions|results|options|bitte|please))?\W*(bitte|please)?\W*$"),
+    "status": re.compile(r"\b(nur|only|bloß|ausschließlich)\b.*\b(verstetigt\w*|dauerbetrieb|regelbetrieb|umgesetzt\w*|laufend\w*|"
+                         r"established|permanent|running|in operation)\b"),
 }
 FOLLOW_UP_START = re.compile(r"^\W*(und|aber|eher|lieber|auch|mit|ohne|nur|was ist mit|wie wäre es mit|and|but|rather|what about|how about|or)\b")
 MAX_FOLLOW_UP_WORDS = 7

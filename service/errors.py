@@ -102,7 +102,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def handle_http(request: Request, exc: StarletteHTTPException) -> Response:
-        message = exc.detail if isinstance(exc.detail, str) and exc.status_code < 500 and exc.detail not in ("Not Found", "Method Not Allowed") else STATUS_MESSAGES.get(exc.status_code, "Fehler.")
+        # Starlette's English defaults ("Not Found") are replaced by German sentences.
+        own = isinstance(exc.detail, str) and exc.status_code < 500 and exc.detail not in ("Not Found", "Method Not Allowed")
+        message = exc.detail if own else STATUS_MESSAGES.get(exc.status_code, "Fehler.")
         return respond(request, exc.status_code, message)
 
     @app.exception_handler(Exception)

@@ -82,27 +82,31 @@ class Searcher:
         return None if index is None else self.artifact.records[index]
 
     def components(self, query: str, space_types: list[str]) -> dict[str, Any]:
-        """The parts of the score for every record: dense, challenge, lexical (0–1) and space match."""
+        """The parts of the score for every record: dense, challenge, lexical (0–1) and space match.
+
+        Parts whose weight is zero in the current ranking are not computed (they stay zero).
+        """
         vector = self.embedder.encode_queries([query])
         n = self.count
         # Exact inner-product search over all records; vectors are unit length, so this is cosine.
         dense_sorted, rows = self.artifact.index.search(vector, n)
         dense = np.empty(n, dtype=np.float32)
         dense[rows[0]] = dense_sorted[0]
+        r = self.ranking
         challenge = np.full(n, -1.0, dtype=np.float32)
-        if len(self.artifact.challenge_vectors):
+        if len(self.artifact.challenge_vectors) and (r.w_challenge or r.min_similarity):
             sims = self.artifact.challenge_vectors @ vector[0]
             challenge = np.where(self._has_challenges, np.maximum.reduceat(sims, self._challenge_starts), -1.0)
         lexical = np.zeros(n, dtype=np.float32)
         lexical_max = 0.0
-        terms = analyze(query)
+        terms = analyze(query) if (r.w_lexical or r.w_fit_lexical) else []
         if terms:
             raw = np.asarray(self.artifact.lexical.get_scores(terms), dtype=np.float32)
             lexical_max = float(raw.max())
             if lexical_max > 0:
                 lexical = raw / lexical_max
         space = np.zeros(n, dtype=np.float32)
-        if space_types:
+        if space_types and r.w_space:
             wanted = set(space_types)
             space = np.fromiter((bool(s & wanted) for s in self._space_sets), dtype=np.float32, count=n)
         return {"vector": vector[0], "dense": dense, "challenge": challenge, "lexical": lexical, "space": space,

@@ -86,7 +86,8 @@ def test_chat_answers_with_message_and_results(client: TestClient) -> None:
     body = client.post("/api/chat", json={"message": "Wie bekommen wir den Lieferverkehr aus der Altstadt?"}).json()
     assert body["results"] and "Lösungen" in body["message"]
     assert body["results"][0]["title"] in body["message"]
-    assert [s["label"] for s in body["suggestions"]] == ["Innenstadt", "Quartier", "Gewerbegebiet"]
+    assert "Mehr Lösungen" in [s["label"] for s in body["suggestions"]]
+    assert body["state"]["challenge"] and body["state"]["shown"] == [r["id"] for r in body["results"]]
     assert_error(client.post("/api/chat", json={"message": " "}), 422, "Bitte beschreiben Sie", "message")
 
 

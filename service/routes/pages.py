@@ -1,20 +1,69 @@
-"""The chat page."""
+"""The chat page, its embeddable variant, the widget script and the two statement pages."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from typing import Any
 
-from service.deps import PresenterDep, SearcherDep
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse
+
+from service.config import Settings
+from service.deps import PresenterDep, SearcherDep, SettingsDep
+from service.explain import Presenter
+from service.search import Searcher
 
 router = APIRouter(tags=["pages"])
 
 
+def _facets(taxonomy: dict[str, dict[str, dict[str, Any]]]) -> dict[str, list[tuple[str, str]]]:
+    """(slug, label) pairs for the space-type and theme filters, in taxonomy order."""
+
+    def pairs(kind: str, short: bool) -> list[tuple[str, str]]:
+        entries = taxonomy.get(kind, {})
+        return [(slug, str((short and entry.get("short")) or entry.get("label") or slug)) for slug, entry in entries.items()]
+
+    return {"space_types": pairs("space_types", short=True), "themes": pairs("themes", short=False)}
+
+
+def _chat(request: Request, template: str, searcher: Searcher, presenter: Presenter, settings: Settings) -> HTMLResponse:
+    context = {
+        "welcome": presenter.prompts.render("welcome"),
+        "count": searcher.count,
+        "max_query_chars": settings.max_query_chars,
+        **_facets(searcher.artifact.taxonomy),
+    }
+    return request.app.state.templates.TemplateResponse(request, template, context)
+
+
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def show_chat(request: Request, searcher: SearcherDep, presenter: PresenterDep) -> HTMLResponse:
+def show_chat(request: Request, searcher: SearcherDep, presenter: PresenterDep, settings: SettingsDep) -> HTMLResponse:
     """The chat page, with the assistant's greeting already in place."""
-    space_types = [(slug, presenter.label("space_types", slug)) for slug in presenter.taxonomy.get("space_types", {})]
-    return request.app.state.templates.TemplateResponse(
-        request, "chat.html",
-        {"welcome": presenter.prompts.render("welcome"), "space_types": space_types, "count": searcher.count},
+    return _chat(request, "chat.html", searcher, presenter, settings)
+
+
+@router.get("/embed", response_class=HTMLResponse, include_in_schema=False)
+def show_embed(request: Request, searcher: SearcherDep, presenter: PresenterDep, settings: SettingsDep) -> HTMLResponse:
+    """The chat without the site frame, for the widget's iframe."""
+    return _chat(request, "embed.html", searcher, presenter, settings)
+
+
+@router.get("/barrierefreiheit", response_class=HTMLResponse, include_in_schema=False)
+def show_accessibility(request: Request) -> HTMLResponse:
+    """The accessibility statement (a template the operator completes)."""
+    return request.app.state.templates.TemplateResponse(request, "barrierefreiheit.html", {})
+
+
+@router.get("/datenschutz", response_class=HTMLResponse, include_in_schema=False)
+def show_privacy(request: Request) -> HTMLResponse:
+    """What the service stores and what it does not."""
+    return request.app.state.templates.TemplateResponse(request, "datenschutz.html", {})
+
+
+@router.get("/widget.js", include_in_schema=False)
+def read_widget(settings: SettingsDep) -> FileResponse:
+    """The one script a host page includes to get the launcher and the chat iframe."""
+    # Short cache: host pages pick up a fixed widget within minutes, without a versioned URL.
+    return FileResponse(
+        settings.web_dir / "static" / "widget.js", media_type="text/javascript; charset=utf-8",
+        headers={"cache-control": "public, max-age=300"},
     )
