@@ -51,9 +51,14 @@ def open_details(driver: Any, card: Any) -> Any:
 def wait_for_file(folder: Path, suffix: str) -> Path:
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        done = [p for p in folder.iterdir() if p.suffix == suffix]
-        if done:
-            return done[0]
+        # Chromium may create the file before it has written it: wait for content and no partial download.
+        partial = [p for p in folder.iterdir() if p.suffix == ".crdownload"]
+        done = [p for p in folder.iterdir() if p.suffix == suffix and p.stat().st_size > 0]
+        if done and not partial:
+            size = done[0].stat().st_size
+            time.sleep(0.2)
+            if done[0].stat().st_size == size:
+                return done[0]
         time.sleep(0.1)
     raise AssertionError(f"no {suffix} file downloaded into {folder}: {list(folder.iterdir())}")
 
