@@ -61,6 +61,7 @@ class Manifest:
     query_prefix: str
     passage_prefix: str
     format_version: int = FORMAT_VERSION
+    tuned: str | None = None  # key of the fine-tuned model (atlas tune), None for the base model
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:

@@ -52,7 +52,7 @@ def build_index(corpus: Corpus, index_dir: Path, embedder: Embedder, progress: b
     manifest = Manifest(
         model=embedder.name, dimension=embedder.dimension, count=len(records),
         corpus_hash=corpus.content_hash(), created=utc_now(), package_version=package_version(),
-        query_prefix=embedder.query_prefix, passage_prefix=embedder.passage_prefix,
+        query_prefix=embedder.query_prefix, passage_prefix=embedder.passage_prefix, tuned=embedder.tuned,
     )
     taxonomy = {
         "space_types": corpus.taxonomy.space_types, "themes": corpus.taxonomy.themes,

@@ -124,11 +124,14 @@ def index(corpus_dir: Path | None, index_dir: Path | None, if_changed: bool) -> 
                 live = load_current(settings.index_dir).manifest
             except (IndexNotFoundError, IndexCorruptError):
                 live = None
-            if live and (live.corpus_hash, live.model) == (corpus.content_hash(), settings.embedding_model):
+            same_model = live and live.model == settings.embedding_model and bool(live.tuned) == settings.tune
+            if live and same_model and live.corpus_hash == corpus.content_hash():
                 click.echo(f"Index ist aktuell ({live.count} Lösungen, erstellt {live.created}).")
                 return
         click.echo(f"Lade Einbettungsmodell {settings.embedding_model} …", err=True)
         embedder = Embedder(settings.embedding_model, settings.cache_dir, settings.query_prefix, settings.passage_prefix)
+        if settings.tune:
+            embedder = _tuned_embedder(settings, embedder, corpus.records)
         click.echo(f"Bette {len(corpus.records)} Lösungen ein …", err=True)
         result = build_index(corpus, settings.index_dir, embedder, progress=True)
     except CorpusInvalidError as exc:
@@ -138,6 +141,52 @@ def index(corpus_dir: Path | None, index_dir: Path | None, if_changed: bool) -> 
         raise click.ClickException(str(exc)) from exc
     m = result.manifest
     click.echo(f"Index veröffentlicht: {result.path} ({m.count} Lösungen, Modell {m.model}, {m.dimension} Dimensionen).")
+
+
+def _tuned_embedder(settings, base, records):  # type: ignore[no-untyped-def]
+    """Fine-tune the base model on these records (cached by key) and load the result."""
+    from indexer.embedding import Embedder, resolve_model_path
+    from indexer.tune import tune
+
+    click.echo(f"Passe das Modell an {len(records)} Lösungen an (einmalig, danach aus dem Cache) …", err=True)
+    path = tune(resolve_model_path(settings.embedding_model, settings.cache_dir), settings.embedding_model, records,
+                settings.cache_dir, settings.query_prefix, settings.passage_prefix)
+    key = path.name.removeprefix("tuned-")
+    del base  # free the base model before loading the tuned one
+    return Embedder(settings.embedding_model, settings.cache_dir, settings.query_prefix, settings.passage_prefix, tuned=key)
+
+
+@main.command()
+@CORPUS_OPTION
+@click.option("--holdout-queries", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
+              help="Gelabelte Testfragen: deren Lösungen (Note 2) bleiben beim Training außen vor.")
+@click.option("--holdout-split", type=click.Choice(["dev", "test", "all"]), default="test", show_default=True)
+def tune(corpus_dir: Path | None, holdout_queries: Path | None, holdout_split: str) -> None:
+    """Das Einbettungsmodell kontrastiv an den Korpus anpassen (Herausforderung → Lösung)."""
+    from indexer.embedding import ModelLoadError, resolve_model_path
+    from indexer.tune import tune as run_tune
+
+    settings = _settings(corpus_dir=corpus_dir)
+    try:
+        corpus = load_corpus(settings.corpus_dir)
+    except CorpusError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if corpus.errors:
+        _print_problems(corpus.errors)
+        raise click.ClickException("Der Korpus hat Fehler (atlas validate).")
+    records = corpus.records
+    if holdout_queries:
+        from service.evaluation import load_queries
+
+        held = {rid for q in load_queries(holdout_queries, holdout_split) for rid, grade in q.relevant.items() if grade >= 2}
+        records = [r for r in records if r.id not in held]
+        click.echo(f"{len(held)} Lösungen zurückgehalten, Training mit {len(records)}.", err=True)
+    try:
+        path = run_tune(resolve_model_path(settings.embedding_model, settings.cache_dir), settings.embedding_model, records,
+                        settings.cache_dir, settings.query_prefix, settings.passage_prefix)
+    except ModelLoadError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Angepasstes Modell: {path}")
 
 
 @main.command()

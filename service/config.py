@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     corpus_dir: Path = Field(ROOT / "corpus", description="Folder with taxonomy.yaml and solutions/*.md.")
     embedding_model: str = Field(BUNDLED_MODEL, description="sentence-transformers model name or path.")
     cache_dir: Path = Field(default_factory=default_cache_dir, description="Where converted models are cached.")
+    tune: bool = Field(False, description="atlas index fine-tunes the model on the corpus first (atlas tune).")
     query_prefix: str = DEFAULT_QUERY_PREFIX
     passage_prefix: str = DEFAULT_PASSAGE_PREFIX
     prompts_dir: Path = ROOT / "prompts"

@@ -1,0 +1,64 @@
+"""atlas tune: deterministic, keyed by its inputs, and the tuned model serves through the normal path."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from indexer.build import build_index
+from indexer.corpus import load_corpus
+from indexer.embedding import BUNDLED_MODEL, Embedder, default_cache_dir, resolve_model_path
+from indexer.tune import TuneSettings, _batches, training_key, training_pairs, tune, variant
+from service.app import create_app
+from service.config import Settings
+
+FIXTURE = Path(__file__).parent / "fixtures" / "corpus"
+FAST = TuneSettings(max_seq_length=64, seed=7)
+
+
+def weights_digest(path: Path) -> str:
+    return hashlib.sha256((path / "model.safetensors").read_bytes()).hexdigest()
+
+
+def test_pairs_and_key_depend_only_on_inputs() -> None:
+    records = load_corpus(FIXTURE).records
+    pairs = training_pairs(records, FAST)
+    assert pairs == training_pairs(list(reversed(records)), FAST)
+    assert len(pairs) > sum(len(r.challenges) for r in records)  # noisy variants were added
+    assert training_key(BUNDLED_MODEL, pairs, FAST) == training_key(BUNDLED_MODEL, training_pairs(records, FAST), FAST)
+    assert training_key(BUNDLED_MODEL, pairs, FAST) != training_key(BUNDLED_MODEL, pairs[1:], FAST)
+    for batch in _batches(pairs, 16, random.Random(1)):
+        assert len({rid for rid, _, _ in batch}) == len(batch)  # no record twice in a batch
+
+
+def test_variants_are_the_kinds_planners_type() -> None:
+    rng = random.Random(3)
+    seen = {variant("Überflutung der Fußgängerzone nach Starkregen", rng) for _ in range(30)}
+    assert any("ue" in v or "Uberflutung" in v for v in seen)  # umlauts written out or dropped
+    assert any(" Zone" in v or "-Zone" in v or "Starkregen" not in v for v in seen)  # split compound or typo
+
+
+@pytest.mark.slow
+def test_tuning_is_deterministic_and_the_tuned_index_serves(tmp_path: Path) -> None:
+    records = load_corpus(FIXTURE).records
+    base = resolve_model_path(BUNDLED_MODEL, default_cache_dir())
+    first = tune(base, BUNDLED_MODEL, records, tmp_path / "a", "query: ", "passage: ", FAST, progress=False)
+    second = tune(base, BUNDLED_MODEL, records, tmp_path / "b", "query: ", "passage: ", FAST, progress=False)
+    assert first.name == second.name
+    assert weights_digest(first) == weights_digest(second)
+    key = first.name.removeprefix("tuned-")
+    embedder = Embedder(BUNDLED_MODEL, tmp_path / "a", tuned=key)
+    result = build_index(load_corpus(FIXTURE), tmp_path / "index", embedder)
+    assert result.manifest.tuned == key
+    settings = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "a", min_fit=0.0)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/api/health").json()["solutions"] == 10
+        hits = client.post("/api/search", json={"query": "Leerstand in der Fußgängerzone"}).json()["results"]
+        assert hits
+    missing = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "leer")
+    with pytest.raises(Exception, match="angepasste Modell"), TestClient(create_app(missing)):
+        pass
