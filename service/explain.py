@@ -58,11 +58,6 @@ class Presenter:
         focus = result.space_type or (result.detected_space_types[0] if len(result.detected_space_types) == 1 else None)
         return [self.item(hit, focus, rank) for rank, hit in enumerate(result.hits, start=offset + 1)]
 
-    def answer(self, result: SearchResult, items: list[ResultItem]) -> str:
-        """The message for a plain search (used by the first chat turn and by tests)."""
-        return self.message("answer", items=items, state=ConversationState(space_type=result.space_type),
-                            result=result, notes={})
-
     def message(self, template: str, **context: Any) -> str:
         state = context.get("state")
         space = getattr(state, "space_type", None)
@@ -99,6 +94,3 @@ class Presenter:
             chips.append(self._chip("established"))
         chips.append(self._chip("reset"))
         return chips
-
-    def suggestions(self) -> list[Suggestion]:
-        return [Suggestion(label=self.space_label(s), message=self.space_label(s)) for s in self.taxonomy.get("space_types", {})]

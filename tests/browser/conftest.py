@@ -9,23 +9,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from indexer.build import build_index
 from indexer.corpus import load_corpus
 from indexer.embedding import Embedder
+from tests.serving import free_port, running_server
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
@@ -72,12 +68,6 @@ Textfeld <img src=x onerror="window.__xss=5">, das die Seite als Text zeigen mus
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Service:
     url: str
@@ -118,33 +108,9 @@ def service(browser_ready: None, browser_index: Path, tmp_path_factory: pytest.T
     port, allowed_port, other_port = free_port(), free_port(), free_port()
     allowed, other = f"http://127.0.0.1:{allowed_port}", f"http://127.0.0.1:{other_port}"
     feedback_db = tmp_path_factory.mktemp("feedback") / "feedback.sqlite3"
-    env = {
-        **os.environ, "ATLAS_INDEX_DIR": str(browser_index), "ATLAS_FEEDBACK_DB": str(feedback_db),
-        "ATLAS_EMBED_ORIGINS": allowed,
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "indexer.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    try:
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"server exited early:\n{process.stdout.read() if process.stdout else ''}")
-            try:
-                if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("server did not become healthy within 120 s")
-            time.sleep(0.3)
-        with HostSite(allowed_port, url), HostSite(other_port, url):
-            yield Service(url, feedback_db, browser_index, allowed, other)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    env = {"ATLAS_INDEX_DIR": str(browser_index), "ATLAS_FEEDBACK_DB": str(feedback_db), "ATLAS_EMBED_ORIGINS": allowed}
+    with running_server(env, port) as url, HostSite(allowed_port, url), HostSite(other_port, url):
+        yield Service(url, feedback_db, browser_index, allowed, other)
 
 
 def host_page(service_url: str, inline: bool) -> str:
