@@ -8,6 +8,7 @@ Layout of an index folder::
     <index>/builds/<stamp>/challenges.npy   one unit vector per challenge phrase, record by record
     <index>/builds/<stamp>/taxonomy.json    labels for slugs (space types, themes, status, ...)
     <index>/builds/<stamp>/bm25/            BM25 over German-analysed record text (indexer/text.py)
+    <index>/builds/<stamp>/detector.npy     optional: "is this a planning question?" weights (indexer/domain.py)
     <index>/builds/<stamp>/manifest.json    model, dimension, count, corpus hash, created UTC, version
 """
 
@@ -29,6 +30,7 @@ FORMAT_VERSION = 2  # 2: adds the BM25 folder
 MANIFEST, INDEX, RECORDS, CHALLENGES = "manifest.json", "index.faiss", "records.json", "challenges.npy"
 TAXONOMY = "taxonomy.json"
 LEXICAL = "bm25"
+DETECTOR = "detector.npy"
 CURRENT, BUILDS = "current", "builds"
 KEEP_BUILDS = 2  # the live build and the one before it, for a quick rollback
 
@@ -62,6 +64,7 @@ class Manifest:
     passage_prefix: str
     format_version: int = FORMAT_VERSION
     tuned: str | None = None  # key of the fine-tuned model (atlas tune), None for the base model
+    detector_negatives: int = 0  # off-topic questions the domain detector was trained with (0: no detector)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
@@ -81,6 +84,7 @@ class Artifact:
     lexical: Any  # bm25s.BM25
     challenge_vectors: np.ndarray
     challenge_offsets: list[int]  # record i owns challenge rows offsets[i]:offsets[i+1]
+    detector: np.ndarray | None = None
 
     @property
     def build_id(self) -> str:
@@ -99,7 +103,7 @@ def _challenge_offsets(records: list[dict[str, Any]]) -> list[int]:
 
 
 def write_build(index_root: Path, records: list[dict[str, Any]], taxonomy: dict[str, Any], vectors: np.ndarray,
-                challenge_vectors: np.ndarray, lexical: Any, manifest: Manifest) -> Path:
+                challenge_vectors: np.ndarray, lexical: Any, manifest: Manifest, detector: np.ndarray | None = None) -> Path:
     """Write a complete build next to the live one, check it, then switch ``current`` to it.
 
     Any failure before the switch leaves the live index untouched.
@@ -119,6 +123,8 @@ def write_build(index_root: Path, records: list[dict[str, Any]], taxonomy: dict[
         (tmp / RECORDS).write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
         (tmp / TAXONOMY).write_text(json.dumps(taxonomy, ensure_ascii=False), encoding="utf-8")
         lexical.save(str(tmp / LEXICAL))
+        if detector is not None:
+            np.save(tmp / DETECTOR, detector.astype(np.float32))
         (tmp / MANIFEST).write_text(json.dumps(asdict(manifest), ensure_ascii=False, indent=2), encoding="utf-8")
         for name in (INDEX, CHALLENGES, RECORDS, TAXONOMY, MANIFEST):
             with open(tmp / name, "rb") as handle:
@@ -178,6 +184,7 @@ def load_build(path: Path) -> Artifact:
         index = faiss.read_index(str(path / INDEX))
         challenge_vectors = np.load(path / CHALLENGES)
         lexical = bm25s.BM25.load(str(path / LEXICAL))
+        detector = np.load(path / DETECTOR) if manifest.detector_negatives else None
     except (OSError, ValueError, TypeError, RuntimeError, KeyError) as exc:
         raise IndexCorruptError(f"Der Suchindex unter {path} ist unvollständig oder beschädigt ({exc}).") from exc
     offsets = _challenge_offsets(records)
@@ -188,11 +195,13 @@ def load_build(path: Path) -> Artifact:
         problems.append(f"index dimension {index.d} != manifest {manifest.dimension}")
     if lexical.scores.get("num_docs") != manifest.count:
         problems.append(f"lexical index has {lexical.scores.get('num_docs')} documents")
+    if detector is not None and detector.shape != (manifest.dimension + 1,):
+        problems.append(f"detector has shape {detector.shape}")
     if challenge_vectors.shape[0] != offsets[-1]:
         problems.append(f"{challenge_vectors.shape[0]} challenge vectors for {offsets[-1]} challenges")
     if problems:
         raise IndexCorruptError(f"Der Suchindex unter {path} ist inkonsistent: {'; '.join(problems)}.")
-    return Artifact(path, manifest, index, records, taxonomy, lexical, challenge_vectors, offsets)
+    return Artifact(path, manifest, index, records, taxonomy, lexical, challenge_vectors, offsets, detector)
 
 
 def load_current(index_root: Path) -> Artifact:

@@ -10,6 +10,7 @@ import numpy as np
 
 from indexer.artifact import Manifest, package_version, utc_now, write_build
 from indexer.corpus import Corpus, Problem
+from indexer.domain import load_negatives, train_detector
 from indexer.embedding import Embedder
 from indexer.text import analyze
 
@@ -47,16 +48,22 @@ def build_index(corpus: Corpus, index_dir: Path, embedder: Embedder, progress: b
         challenge_vectors = embedder.encode_queries(phrases, progress=progress)
     else:
         challenge_vectors = np.zeros((0, embedder.dimension), dtype=np.float32)
+    negatives = load_negatives()
+    detector = None
+    if negatives and len(challenge_vectors):
+        detector = train_detector(challenge_vectors, embedder.encode_queries(negatives))
     lexical = bm25s.BM25()
     lexical.index([analyze(r.lexical_text()) for r in records], show_progress=False)
     manifest = Manifest(
         model=embedder.name, dimension=embedder.dimension, count=len(records),
         corpus_hash=corpus.content_hash(), created=utc_now(), package_version=package_version(),
         query_prefix=embedder.query_prefix, passage_prefix=embedder.passage_prefix, tuned=embedder.tuned,
+        detector_negatives=len(negatives) if detector is not None else 0,
     )
     taxonomy = {
         "space_types": corpus.taxonomy.space_types, "themes": corpus.taxonomy.themes,
         "raumwirkungen": corpus.taxonomy.raumwirkungen, "status": corpus.taxonomy.status,
     }
-    path = write_build(index_dir, [r.to_dict() for r in records], taxonomy, vectors, challenge_vectors, lexical, manifest)
+    path = write_build(index_dir, [r.to_dict() for r in records], taxonomy, vectors, challenge_vectors, lexical, manifest,
+                       detector)
     return BuildResult(path, manifest, corpus)

@@ -33,7 +33,7 @@ def outcomes_for(searcher: Searcher, queries: list[EvalQuery], cache: dict[str, 
     for q in queries:
         parts = cache[q.id]
         fused, best = searcher.fuse(parts)
-        refused = best < ranking.min_similarity
+        refused = searcher.refuses(parts, best)
         order = np.argsort(-fused, kind="stable")[:10]
         results.append(Outcome(q, [searcher.artifact.records[int(i)]["id"] for i in order], refused))
     return results
@@ -60,14 +60,27 @@ def main() -> None:
     # "Nothing fits": pick the lexical nudge that refuses the most off-topic dev questions at ≤3 % false refusals.
     fits = []
     for w_fit in (0.0, 0.005, 0.01, 0.02, 0.04):
-        searcher.ranking = Ranking(w_fit_lexical=w_fit)
+        searcher.ranking = Ranking(w_fit_lexical=w_fit, min_on_topic=0.0)
         threshold = calibrate_threshold(searcher, dev, cache)
         refused = sum(searcher.fuse(cache[q.id])[1] < threshold for q in dev if q.kind == "off_topic")
         print(f"w_fit_lexical {w_fit:.3f}: threshold {threshold:.4f}, off-topic dev refused {refused}")
         fits.append((refused, -w_fit, w_fit, threshold))
     _, _, w_fit, threshold = max(fits)
-    base = Ranking(w_fit_lexical=w_fit, min_similarity=threshold)
-    print(f"chosen: w_fit_lexical {w_fit}, threshold {threshold:.4f} (≤{MAX_FALSE_REFUSALS:.0%} of on-topic dev refused)\n")
+    # Domain detector: the lowest cut-off that refuses the most off-topic dev questions within the same limit.
+    detector = []
+    for cut in (0.0, 0.1, 0.15, 0.2, 0.22, 0.25, 0.28, 0.3, 0.32, 0.35, 0.4):
+        searcher.ranking = replace(Ranking(), w_fit_lexical=w_fit, min_similarity=threshold, min_on_topic=cut)
+        refused = [searcher.refuses(cache[q.id], searcher.fuse(cache[q.id])[1]) for q in dev]
+        on = [r for r, q in zip(refused, dev, strict=True) if q.kind != "off_topic"]
+        off = [r for r, q in zip(refused, dev, strict=True) if q.kind == "off_topic"]
+        if sum(on) <= MAX_FALSE_REFUSALS * len(on):
+            detector.append((sum(off), -cut, cut))
+        print(f"min_on_topic {cut:.2f}: off-topic dev refused {sum(off)}/{len(off)}, on-topic refused {sum(on)}/{len(on)}")
+    min_on_topic = max(detector)[2] if detector else 0.0
+    base = Ranking(w_challenge=0.0, w_lexical=0.0, w_space=0.0, w_fit_lexical=w_fit, min_similarity=threshold,
+                   min_on_topic=min_on_topic)
+    print(f"chosen: w_fit_lexical {w_fit}, threshold {threshold:.4f}, min_on_topic {min_on_topic} "
+          f"(≤{MAX_FALSE_REFUSALS:.0%} of on-topic dev refused)\n")
     print(format_report(summarise(outcomes_for(searcher, dev, cache, base)), "dev, dense only"))
     grid = itertools.product([0.0, 0.5, 1.0, 1.5, 2.0, 3.0], [0.0, 0.02, 0.04, 0.06, 0.1], [0.0, 0.01, 0.02, 0.04])
     scored = []

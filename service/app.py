@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import TypedDict
 
 from fastapi import FastAPI
@@ -53,7 +54,9 @@ def load_state(settings: Settings) -> State:
             f"Das Modell liefert {embedder.dimension} Dimensionen, der Index hat {manifest.dimension}. Bauen Sie den Index neu."
         )
     log.info("Loaded index %s (%d solutions, model %s)", artifact.build_id, manifest.count, manifest.model)
-    ranking = Ranking() if settings.min_fit is None else Ranking(min_similarity=settings.min_fit)
+    ranking = Ranking()
+    if settings.min_fit is not None:  # 0 switches "nothing fits" off entirely, the detector included
+        ranking = replace(ranking, min_similarity=settings.min_fit, min_on_topic=ranking.min_on_topic if settings.min_fit else 0.0)
     searcher = Searcher(embedder, artifact, ranking)
     presenters = {lang: Presenter(Prompts(settings.prompts_dir, lang), artifact.taxonomy) for lang in SUPPORTED}
     return State(

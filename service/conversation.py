@@ -32,6 +32,9 @@ PATTERNS = {
     "details": re.compile(rf"(details?|mehr|more|genauer|info\w*|erzähl\w*|tell me)\b.*?"
                           rf"\b(zu|zur|zum|über|on|about|for|to|of|nr\.?|nummer|number|#)?\s*(die |der |das |the )?"
                           rf"(nr\.?\s*|nummer\s*|number\s*|#\s*)?({_NUM})\b"),
+    # "zur zweiten", "zum dritten bitte", "Nummer 2", "about the second one"
+    "details_short": re.compile(rf"^\W*((zu[rm]|über die|über den|about the|on the)\s+(nr\.?\s*|nummer\s*|number\s*)?|"
+                                rf"(nr\.?|nummer|number|#)\s*)({_NUM})\b"),
     "similar": re.compile(rf"(ähnlich\w*|vergleichbar\w*|similar|like)\b.*?\b(nr\.?\s*|nummer\s*|number\s*|#\s*)?({_NUM})\b"),
     "more": re.compile(r"^\W*(und\s+)?(noch\s+)?(mehr|weitere|andere|more|other|next)"
                        r"(\s+(lösungen|ergebnisse|vorschläge|beispiele|solutions|results|options|bitte|please))?\W*(bitte|please)?\W*$"),
@@ -66,6 +69,8 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
             return Turn("similar", ORDINALS[match.group(3)])
         if match := PATTERNS["details"].search(text):
             return Turn("details", ORDINALS[match.group(5)])
+        if match := PATTERNS["details_short"].search(text):
+            return Turn("details", ORDINALS[match.group(5)])
         if PATTERNS["more"].search(text):
             return Turn("more")
         if PATTERNS["status"].search(text):
@@ -77,7 +82,7 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
             return Turn("theme")
         if short and FOLLOW_UP_START.search(text):
             return Turn("refine")
-    elif any(PATTERNS[k].search(text) for k in ("similar", "details", "more")):
+    elif any(PATTERNS[k].search(text) for k in ("similar", "details", "details_short", "more")):
         return Turn("no_topic")  # "mehr" or "Details zu Nummer 2" before anything was shown
     if len(words) == 1 and len(text) < 3:
         return Turn("empty")

@@ -5,7 +5,8 @@ Ranking (weights in ``Ranking``, set from the dev split of tests/eval, see READM
           + w_challenge · max cosine(question, one of the record's challenge phrases)
           + w_lexical   · BM25(question, record) / best BM25 for this question
           + w_space     · [record has a space type the question names]
-A question whose fit (closest challenge phrase + w_fit_lexical · log(1 + best raw BM25)) stays below ``min_similarity`` fits nothing:
+A question fits nothing when its fit (closest challenge phrase + w_fit_lexical · log(1 + best raw BM25))
+stays below ``min_similarity`` or the index's domain detector finds it is no planning question at all:
 the result is empty and ``no_match`` is set, instead of showing weak matches.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from indexer.artifact import Artifact
+from indexer.domain import on_topic_probability
 from indexer.embedding import Embedder
 from indexer.text import analyze
 from service.understanding import Understanding
@@ -27,8 +29,9 @@ class Ranking:
     """Fusion weights and the "nothing fits" threshold.
 
     Defaults chosen by scripts/tune_ranking.py on the dev split of tests/eval/queries.yaml for the
-    bundled multilingual-e5-small (dev nDCG@5 0.563 → 0.722; test 0.561 → 0.699). The threshold is
-    model-specific: with another model, re-run the script or set ATLAS_MIN_FIT.
+    bundled multilingual-e5-small (dev nDCG@5 0.563 → 0.722; test 0.561 → 0.699). The thresholds are
+    model-specific: with another model, re-run the script or set ATLAS_MIN_FIT. ``min_on_topic`` applies
+    only to indexes that carry a domain detector (indexer/domain.py).
     """
 
     w_challenge: float = 1.0
@@ -36,6 +39,7 @@ class Ranking:
     w_space: float = 0.02
     w_fit_lexical: float = 0.01
     min_similarity: float = 0.8637
+    min_on_topic: float = 0.28  # refuse when the index's domain detector gives P(planning question) below this
 
 
 @dataclass
@@ -109,8 +113,11 @@ class Searcher:
         if space_types and r.w_space:
             wanted = set(space_types)
             space = np.fromiter((bool(s & wanted) for s in self._space_sets), dtype=np.float32, count=n)
+        on_topic = 1.0
+        if self.artifact.detector is not None:
+            on_topic = on_topic_probability(self.artifact.detector, vector[0])
         return {"vector": vector[0], "dense": dense, "challenge": challenge, "lexical": lexical, "space": space,
-                "lexical_max": lexical_max}
+                "lexical_max": lexical_max, "on_topic": on_topic}
 
     def fuse(self, parts: dict[str, Any]) -> tuple[np.ndarray, float]:
         """Weighted sum of the parts, and how well the best record fits at all (for "nothing fits")."""
@@ -121,6 +128,10 @@ class Searcher:
         fit = float(parts["challenge"].max(initial=0.0)) + r.w_fit_lexical * float(np.log1p(parts["lexical_max"]))
         return fused, fit
 
+    def refuses(self, parts: dict[str, Any], fit: float) -> bool:
+        """Nothing fits: the best record is too far away, or the question is not about planning at all."""
+        return fit < self.ranking.min_similarity or parts["on_topic"] < self.ranking.min_on_topic
+
     def search(self, query: str, limit: int = 5, space_type: str | None = None, themes: list[str] | None = None,
                status: list[str] | None = None, exclude: set[str] | None = None) -> SearchResult:
         """Top ``limit`` records for ``query``; facets filter, detected space types re-rank."""
@@ -128,7 +139,7 @@ class Searcher:
         parts = self.components(query, [space_type] if space_type else detected)
         fused, best = self.fuse(parts)
         vector = parts["vector"]
-        if best < self.ranking.min_similarity:
+        if self.refuses(parts, best):
             return SearchResult(query, [], space_type, detected, no_match=True, best_similarity=best)
         order = np.argsort(-fused, kind="stable")
         hits: list[Hit] = []

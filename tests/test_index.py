@@ -44,6 +44,8 @@ def test_manifest_describes_the_build(built_index: BuildResult) -> None:
     assert len(manifest["corpus_hash"]) == 64 and manifest["created"].endswith("Z")
     assert manifest["query_prefix"] == "query: " and manifest["passage_prefix"] == "passage: "
     assert manifest["package_version"]
+    assert manifest["detector_negatives"] >= 200  # indexer/data/off_topic.txt
+    assert (built_index.path / "detector.npy").is_file()
     assert isinstance(faiss.read_index(str(built_index.path / "index.faiss")), faiss.IndexFlatIP)
 
 
