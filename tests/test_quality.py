@@ -1,7 +1,8 @@
 """Retrieval quality floor on our labelled queries (tests/eval/queries.yaml), measured as `atlas eval` does.
 
 Floors sit a little below the figures measured when the ranking was chosen (dev nDCG@5 0.722,
-test 0.699; false refusals 2.8 % / 4.2 %), so a change that makes search worse fails CI.
+test 0.699; off-topic refused 62.5 % / 87.5 %; false refusals 2.8 % / 4.2 %), so a change that makes
+search worse fails CI.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def test_quality_floor(searcher, split: str) -> None:  # type: ignore[no-untyped
     print(format_report(report, split))
     assert report.overall.ndcg5 >= FLOORS[split]
     assert report.false_refusals <= 0.05
-    assert report.off_topic_refused >= 0.12  # measured 25 % (dev) and 87.5 % (test): still far from the goal
+    assert report.off_topic_refused >= 0.5  # measured 62.5 % (dev) and 87.5 % (test) with the domain detector
 
 
 def test_atlas_eval_command_prints_figures_and_enforces_floor(settings: Settings, tmp_path: Path) -> None:
