@@ -41,6 +41,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def resident_mb(pid: int) -> float:
+    """Resident memory of a process in MB (Linux /proc), 0 if unknown."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def german_queries(corpus_dir: Path, n: int) -> list[str]:
     """Planner-style German questions: the corpus's challenge phrases, lightly reworded, fixed seed."""
     phrases = [c for r in load_corpus(corpus_dir).records for c in r.challenges]
@@ -102,6 +113,7 @@ def main() -> None:
                 t0 = time.perf_counter()
                 embedder.encode_queries([q])
                 encode_ms.append((time.perf_counter() - t0) * 1000)
+        rss_mb = resident_mb(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -127,6 +139,7 @@ def main() -> None:
     print(f"bare model.encode (query):   p50 {e50:7.2f} ms   p95 {e95:7.2f} ms   mean {statistics.mean(encode_ms):7.2f} ms")
     print(f"overhead ratio HTTP/encode:  p50 {h50 / e50:5.2f}x      p95 {h95 / e95:5.2f}x")
     print(f"service overhead beyond encoding (p50): {h50 - e50:6.2f} ms")
+    print(f"server resident memory after the run: {rss_mb:6.0f} MB")
     d50, y50 = percentile(dense_ms, 50), percentile(hybrid_ms, 50)
     print(f"Searcher.search dense-only:  p50 {d50:7.2f} ms   p95 {percentile(dense_ms, 95):7.2f} ms")
     print(f"Searcher.search hybrid:      p50 {y50:7.2f} ms   p95 {percentile(hybrid_ms, 95):7.2f} ms")
