@@ -222,11 +222,11 @@ def serve(index_dir: Path | None, host: str | None, port: int | None) -> None:
 def eval_(index_dir: Path | None, queries_file: Path, split: str, min_ndcg: float | None,
           max_false_refusals: float | None, min_off_topic_refused: float | None) -> None:
     """Suchqualität messen: nDCG@5, Recall@5, MRR@10 je Fragenart und Raumtyp, Ablehnungsquoten."""
-    from service.app import load_state
+    from service.app import load_searcher
     from service.evaluation import format_report, load_queries, run, summarise
 
     settings = _settings(index_dir=index_dir)
-    searcher = load_state(settings)["searcher"]
+    searcher = load_searcher(settings)
     splits = ["dev", "test"] if split == "all" else [split]
     failed = []
     for name in splits:

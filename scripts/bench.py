@@ -119,11 +119,11 @@ def main() -> None:
         server.wait(timeout=30)
 
     # Hybrid ranking cost: dense-only vs the default fusion, in-process, alternating per query.
-    from service.app import load_state
+    from service.app import load_searcher
     from service.config import Settings
     from service.search import Ranking
 
-    searcher = load_state(Settings(index_dir=ROOT / "var" / "index"))["searcher"]
+    searcher = load_searcher(Settings(index_dir=ROOT / "var" / "index"))
     hybrid, dense_only = searcher.ranking, Ranking(0.0, 0.0, 0.0, 0.0, 0.0)
     dense_ms, hybrid_ms = [], []
     for q in queries:

@@ -18,7 +18,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from service.app import load_state  # noqa: E402
+from service.app import load_searcher  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.evaluation import EvalQuery, Outcome, format_report, load_queries, summarise  # noqa: E402
 from service.search import Ranking, Searcher  # noqa: E402
@@ -50,7 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--queries", type=Path, default=ROOT / "tests" / "eval" / "queries.yaml")
     args = parser.parse_args()
-    searcher = load_state(Settings())["searcher"]
+    searcher = load_searcher(Settings())
     dev, test = load_queries(args.queries, "dev"), load_queries(args.queries, "test")
     cache = {}
     for q in dev + test:

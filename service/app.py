@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TypedDict
 
 from fastapi import FastAPI
@@ -13,8 +16,8 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from swagger_ui_bundle import swagger_ui_path
 
-from indexer.artifact import Manifest, load_current
-from indexer.embedding import Embedder
+from indexer.artifact import Artifact, IndexCorruptError, IndexNotFoundError, Manifest, current_build, load_build, load_current
+from indexer.embedding import Embedder, ModelLoadError
 from service import errors
 from service.config import Settings
 from service.conversation import Conversation
@@ -28,12 +31,81 @@ from service.security import install_security
 log = logging.getLogger(__name__)
 
 
-class State(TypedDict):
-    """What the lifespan loads once and every request can use."""
+@dataclass
+class Served:
+    """Everything that answers requests for one index build."""
 
+    build: Path
     searcher: Searcher
     presenter: Presenter
     conversation: Conversation
+
+
+class LiveIndex:
+    """The index being served; switches to a newer build when `atlas index` publishes one.
+
+    Editors re-index without restarting the service: every ``reload_interval`` seconds a request looks
+    at the ``current`` link, and a new build is loaded and swapped in whole. A build that cannot be
+    loaded is logged and the old one keeps serving.
+    """
+
+    def __init__(self, settings: Settings, embedder: Embedder, artifact: Artifact) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self._served = self._serve(artifact)
+        self._checked = time.monotonic()
+        self._failed: Path | None = None
+        self._lock = threading.Lock()
+
+    def _serve(self, artifact: Artifact) -> Served:
+        settings = self.settings
+        ranking = Ranking()
+        if settings.min_fit is not None:  # 0 switches "nothing fits" off entirely, the detector included
+            ranking = replace(ranking, min_similarity=settings.min_fit, min_on_topic=ranking.min_on_topic if settings.min_fit else 0.0)
+        searcher = Searcher(self.embedder, artifact, ranking)
+        presenters = {lang: Presenter(Prompts(settings.prompts_dir, lang), artifact.taxonomy) for lang in SUPPORTED}
+        return Served(artifact.path, searcher, presenters["de"], Conversation(searcher, presenters, limit=settings.default_limit))
+
+    def current(self) -> Served:
+        now = time.monotonic()
+        if now - self._checked < self.settings.reload_interval:
+            return self._served
+        with self._lock:
+            self._checked = now
+            try:
+                target = current_build(self.settings.index_dir)
+            except IndexNotFoundError:
+                return self._served
+            if target in (self._served.build, self._failed):
+                return self._served
+            try:
+                artifact = load_build(target)
+                check_manifest(self.settings, artifact.manifest)
+                if artifact.manifest.tuned != self.embedder.tuned:
+                    self.embedder = load_embedder(self.settings, artifact.manifest)
+                self._served = self._serve(artifact)
+                log.info("Switched to index %s (%d solutions)", artifact.build_id, artifact.manifest.count)
+            except (IndexCorruptError, errors.IndexMismatchError, ModelLoadError) as exc:
+                self._failed = target
+                log.error("New index %s not served, keeping %s: %s", target, self._served.build, exc)
+        return self._served
+
+
+class State(TypedDict):
+    """What the lifespan loads once and every request can use."""
+
+    live: LiveIndex
+
+
+def load_embedder(settings: Settings, manifest: Manifest) -> Embedder:
+    """The model an index was built with (base or tuned), checked against the index's dimension."""
+    embedder = Embedder(settings.embedding_model, settings.cache_dir, settings.query_prefix, settings.passage_prefix,
+                        tuned=manifest.tuned)
+    if embedder.dimension != manifest.dimension:
+        raise errors.IndexMismatchError(
+            f"Das Modell liefert {embedder.dimension} Dimensionen, der Index hat {manifest.dimension}. Bauen Sie den Index neu."
+        )
+    return embedder
 
 
 def load_state(settings: Settings) -> State:
@@ -45,25 +117,15 @@ def load_state(settings: Settings) -> State:
         ModelLoadError: if the model cannot be loaded.
     """
     artifact = load_current(settings.index_dir)
-    manifest = artifact.manifest
-    check_manifest(settings, manifest)
-    embedder = Embedder(settings.embedding_model, settings.cache_dir, settings.query_prefix, settings.passage_prefix,
-                        tuned=manifest.tuned)
-    if embedder.dimension != manifest.dimension:
-        raise errors.IndexMismatchError(
-            f"Das Modell liefert {embedder.dimension} Dimensionen, der Index hat {manifest.dimension}. Bauen Sie den Index neu."
-        )
-    log.info("Loaded index %s (%d solutions, model %s)", artifact.build_id, manifest.count, manifest.model)
-    ranking = Ranking()
-    if settings.min_fit is not None:  # 0 switches "nothing fits" off entirely, the detector included
-        ranking = replace(ranking, min_similarity=settings.min_fit, min_on_topic=ranking.min_on_topic if settings.min_fit else 0.0)
-    searcher = Searcher(embedder, artifact, ranking)
-    presenters = {lang: Presenter(Prompts(settings.prompts_dir, lang), artifact.taxonomy) for lang in SUPPORTED}
-    return State(
-        searcher=searcher,
-        presenter=presenters["de"],
-        conversation=Conversation(searcher, presenters, limit=settings.default_limit),
-    )
+    check_manifest(settings, artifact.manifest)
+    embedder = load_embedder(settings, artifact.manifest)
+    log.info("Loaded index %s (%d solutions, model %s)", artifact.build_id, artifact.manifest.count, artifact.manifest.model)
+    return State(live=LiveIndex(settings, embedder, artifact))
+
+
+def load_searcher(settings: Settings) -> Searcher:
+    """The searcher over the current index (for scripts and the eval command)."""
+    return load_state(settings)["live"].current().searcher
 
 
 def check_manifest(settings: Settings, manifest: Manifest) -> None:

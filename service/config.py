@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     prompts_dir: Path = ROOT / "prompts"
     web_dir: Path = ROOT / "web"
     max_query_chars: int = Field(2000, ge=50, le=20000)
+    reload_interval: float = Field(2.0, ge=0, description="Seconds between checks for a newly published index build.")
     min_fit: float | None = Field(None, description="'Nothing fits' threshold; unset = the calibrated default, 0 = never refuse.")
     default_limit: int = Field(5, ge=1, le=50)
     max_limit: int = Field(20, ge=1, le=100)

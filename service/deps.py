@@ -13,15 +13,15 @@ from service.search import Searcher
 
 
 def get_searcher(request: Request) -> Searcher:
-    return request.state.searcher
+    return request.state.live.current().searcher
 
 
 def get_presenter(request: Request) -> Presenter:
-    return request.state.presenter
+    return request.state.live.current().presenter
 
 
 def get_conversation(request: Request) -> Conversation:
-    return request.state.conversation
+    return request.state.live.current().conversation
 
 
 def get_settings(request: Request) -> Settings:

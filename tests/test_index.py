@@ -95,3 +95,30 @@ def test_missing_and_corrupt_indexes_are_reported(tmp_path: Path, built_index: B
     (broken / "index.faiss").write_bytes(b"kaputt")
     with pytest.raises(IndexCorruptError):
         load_build(broken)
+
+
+def test_running_service_switches_to_a_new_build_without_restart(tmp_path: Path, corpus_dir: Path, embedder: Embedder) -> None:
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.config import Settings
+
+    index_dir = tmp_path / "index"
+    first = build_index(load_corpus(corpus_dir), index_dir, embedder)
+    settings = Settings(index_dir=index_dir, reload_interval=0, min_fit=0.0)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/api/health").json()["index_build"] == first.path.name
+        (corpus_dir / "solutions" / "ulm-besuchertrend-innenstadt.md").unlink()
+        second = build_index(load_corpus(corpus_dir), index_dir, embedder)
+        health = client.get("/api/health").json()
+        assert health["index_build"] == second.path.name and health["solutions"] == 9
+        assert client.get("/api/solutions/ulm-besuchertrend-innenstadt").status_code == 404
+        # A broken build behind `current` is not served: the last good one keeps answering.
+        broken = index_dir / "builds" / "kaputt"
+        shutil.copytree(second.path, broken)
+        (broken / "records.json").write_text("[]", encoding="utf-8")
+        (index_dir / "current").unlink()
+        (index_dir / "current").symlink_to(Path("builds") / "kaputt")
+        health = client.get("/api/health").json()
+        assert health["index_build"] == second.path.name
+        assert client.post("/api/search", json={"query": "Leerstand"}).status_code == 200

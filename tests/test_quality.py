@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from indexer.build import BuildResult
 from indexer.cli import main
-from service.app import load_state
+from service.app import load_searcher
 from service.config import Settings
 from service.evaluation import format_report, load_queries, run, summarise
 
@@ -24,7 +24,7 @@ FLOORS = {"dev": 0.70, "test": 0.67}
 
 @pytest.fixture(scope="module")
 def searcher(corpus_index: BuildResult):  # type: ignore[no-untyped-def]
-    return load_state(Settings(index_dir=corpus_index.path.parent.parent))["searcher"]
+    return load_searcher(Settings(index_dir=corpus_index.path.parent.parent))
 
 
 def test_eval_set_is_well_formed(corpus_index: BuildResult) -> None:
