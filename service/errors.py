@@ -9,8 +9,11 @@ The JSON error shape, returned by every API error (never change or drop these ke
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+import yaml
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -20,14 +23,15 @@ log = logging.getLogger(__name__)
 
 
 class AtlasError(Exception):
-    """Base class: a message for the user and an HTTP status."""
+    """Base class: an HTTP status and a message key from prompts/de/errors.yaml with its values."""
 
     status = 500
 
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, key: str, field: str | None = None, **values: Any) -> None:
+        super().__init__(key)
+        self.key = key
         self.field = field
+        self.values = values
 
 
 class InvalidQueryError(AtlasError):
@@ -47,34 +51,42 @@ def error_body(status: int, message: str, errors: list[dict[str, Any]] | None = 
     return {"ok": False, "status": status, "error": message, "errors": errors or [{"field": None, "message": message}]}
 
 
-STATUS_MESSAGES = {
-    404: "Diese Seite oder Ressource gibt es nicht.",
-    405: "Diese Methode ist hier nicht erlaubt.",
-    413: "Die Anfrage ist zu groß.",
-    500: "Es ist ein interner Fehler aufgetreten. Bitte versuchen Sie es später erneut.",
-}
+@lru_cache(maxsize=4)
+def _catalogue(prompts_dir: Path) -> dict[str, str]:
+    path = prompts_dir / "de" / "errors.yaml"
+    return {str(k): str(v) for k, v in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items()}
 
 
-def _validation_message(err: dict[str, Any], max_chars: int) -> tuple[str | None, str]:
+def text(request: Request, key: str, **values: Any) -> str:
+    """The German sentence for a message key (the user-facing wording lives in prompts/, not here)."""
+    catalogue = _catalogue(request.app.state.settings.prompts_dir)
+    template = catalogue.get(key) or catalogue.get("status_other", key)
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError):
+        return template
+
+
+def _validation_message(request: Request, err: dict[str, Any]) -> tuple[str | None, str]:
     loc = [str(x) for x in err.get("loc", ()) if x != "body" and not isinstance(x, int)]
     field = ".".join(loc) or None
     kind = err.get("type", "")
+    ctx = err.get("ctx", {}) or {}
     if kind == "missing":
-        return field, f"Das Feld '{field}' fehlt."
+        return field, text(request, "missing", field=field)
     if kind == "string_too_long":
-        return field, f"Ihre Eingabe ist zu lang: höchstens {err.get('ctx', {}).get('max_length', max_chars)} Zeichen."
+        return field, text(request, "too_long", max_length=ctx.get("max_length", request.app.state.settings.max_query_chars))
     if kind == "value_error":
-        return field, str(err.get("ctx", {}).get("error", err.get("msg", "")))
+        return field, text(request, str(ctx.get("error", "")), field=field)  # validators raise ValueError(<key>)
     if kind in ("json_invalid", "model_attributes_type", "dict_type"):
-        return field, "Die Anfrage ist kein gültiges JSON-Objekt."
+        return field, text(request, "not_json")
     if kind.startswith(("int_", "greater_than", "less_than")):
-        return field, f"Das Feld '{field}' braucht eine ganze Zahl im erlaubten Bereich."
+        return field, text(request, "integer", field=field)
     if kind == "literal_error":
-        expected = str(err.get("ctx", {}).get("expected", "")).replace(" or ", " oder ")
-        return field, f"Ungültiger Wert für '{field}': erlaubt sind {expected}."
+        return field, text(request, "choice", field=field, expected=str(ctx.get("expected", "")).replace(" or ", " oder "))
     if kind == "extra_forbidden":
-        return field, f"Das Feld '{field}' ist unbekannt."
-    return field, f"Ungültiger Wert für '{field}'."
+        return field, text(request, "unknown_field", field=field)
+    return field, text(request, "invalid", field=field)
 
 
 def wants_html(request: Request) -> bool:
@@ -92,22 +104,22 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AtlasError)
     async def handle_atlas_error(request: Request, exc: AtlasError) -> Response:
-        return respond(request, exc.status, exc.message, [{"field": exc.field, "message": exc.message}])
+        message = text(request, exc.key, **exc.values)
+        return respond(request, exc.status, message, [{"field": exc.field, "message": message}])
 
     @app.exception_handler(RequestValidationError)
     async def handle_validation(request: Request, exc: RequestValidationError) -> Response:
-        max_chars = request.app.state.settings.max_query_chars
-        errors = [dict(zip(("field", "message"), _validation_message(e, max_chars), strict=True)) for e in exc.errors()]
-        return respond(request, 422, errors[0]["message"] if errors else "Ungültige Anfrage.", errors)
+        errors = [dict(zip(("field", "message"), _validation_message(request, e), strict=True)) for e in exc.errors()]
+        return respond(request, 422, errors[0]["message"] if errors else text(request, "invalid_request"), errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def handle_http(request: Request, exc: StarletteHTTPException) -> Response:
         # Starlette's English defaults ("Not Found") are replaced by German sentences.
         own = isinstance(exc.detail, str) and exc.status_code < 500 and exc.detail not in ("Not Found", "Method Not Allowed")
-        message = exc.detail if own else STATUS_MESSAGES.get(exc.status_code, "Fehler.")
+        message = exc.detail if own else text(request, f"status_{exc.status_code}")
         return respond(request, exc.status_code, message)
 
     @app.exception_handler(Exception)
     async def handle_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("Unhandled error on %s", request.url.path)
-        return respond(request, 500, STATUS_MESSAGES[500])
+        return respond(request, 500, text(request, "status_500"))

@@ -55,7 +55,7 @@ class FeedbackRequest(BaseModel):
     @classmethod
     def _query_not_blank(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("Die Rückmeldung braucht die Frage, auf die sich die Antwort bezog.")
+            raise ValueError("feedback_needs_query")  # message key, worded in prompts/de/errors.yaml
         return value.strip()
 
 
@@ -100,7 +100,7 @@ class FeedbackStore:
                 )
                 return int(cursor.lastrowid or 0)
         except sqlite3.Error as exc:
-            raise FeedbackStoreError("Ihre Rückmeldung konnte gerade nicht gespeichert werden. Bitte versuchen Sie es später erneut.") from exc
+            raise FeedbackStoreError("feedback_store_failed") from exc
 
     def rows(self) -> list[dict[str, Any]]:
         """All ratings, oldest first (none if the file does not exist yet)."""

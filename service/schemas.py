@@ -12,7 +12,7 @@ MAX_QUERY_CHARS = 2000  # also ATLAS_MAX_QUERY_CHARS; the schema carries the doc
 
 def _not_blank(value: str) -> str:
     if not value or not value.strip():
-        raise ValueError("Bitte beschreiben Sie Ihre Frage oder Herausforderung in ein paar Worten.")
+        raise ValueError("blank")  # message key, worded in prompts/de/errors.yaml
     return value.strip()
 
 

@@ -272,3 +272,15 @@ def test_every_template_renders(language: str) -> None:
 )
 def test_language_detection_is_deterministic_with_short_message_fallback(text: str, previous: str, expected: str) -> None:
     assert detect_language(text, previous) == expected
+
+
+def test_error_messages_are_worded_in_prompts() -> None:
+    import re
+
+    import yaml
+
+    catalogue = yaml.safe_load((ROOT / "prompts" / "de" / "errors.yaml").read_text(encoding="utf-8"))
+    code = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "service").rglob("*.py"))
+    used = set(re.findall(r'(?:ValueError|Error)\("([a-z_]+)"', code)) | set(re.findall(r'text\(request, "([a-z_0-9]+)"', code))
+    assert used and used <= set(catalogue), used - set(catalogue)
+    assert {"status_404", "status_405", "status_500", "status_other"} <= set(catalogue)

@@ -48,5 +48,5 @@ def read_solution(solution_id: str, searcher: SearcherDep) -> Solution:
     """The full record of one solution."""
     record = searcher.get(solution_id)
     if record is None:
-        raise SolutionNotFoundError(f"Eine Lösung mit der Kennung '{solution_id}' gibt es im Atlas nicht.", "solution_id")
+        raise SolutionNotFoundError("solution_not_found", "solution_id", id=solution_id)
     return Solution(**record)

@@ -16,6 +16,6 @@ def create_feedback(body: FeedbackRequest, searcher: SearcherDep, settings: Sett
     """Store a rating of one answer with the index build that produced it (no IP address, no user agent)."""
     unknown = [rid for rid in body.result_ids if searcher.get(rid) is None]
     if unknown:
-        raise InvalidQueryError(f"Die Lösung '{unknown[0]}' gibt es im Atlas nicht.", "result_ids")
+        raise InvalidQueryError("feedback_unknown_solution", "result_ids", id=unknown[0])
     row_id = FeedbackStore(settings.feedback_db).add(body, index_build=searcher.artifact.build_id)
     return FeedbackResponse(ok=True, id=row_id)
