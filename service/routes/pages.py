@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
@@ -15,22 +13,14 @@ from service.search import Searcher
 router = APIRouter(tags=["pages"])
 
 
-def _facets(taxonomy: dict[str, dict[str, dict[str, Any]]]) -> dict[str, list[tuple[str, str]]]:
-    """(slug, label) pairs for the space-type and theme filters, in taxonomy order."""
-
-    def pairs(kind: str, short: bool) -> list[tuple[str, str]]:
-        entries = taxonomy.get(kind, {})
-        return [(slug, str((short and entry.get("short")) or entry.get("label") or slug)) for slug, entry in entries.items()]
-
-    return {"space_types": pairs("space_types", short=True), "themes": pairs("themes", short=False)}
-
-
 def _chat(request: Request, template: str, searcher: Searcher, presenter: Presenter, settings: Settings) -> HTMLResponse:
     context = {
         "welcome": presenter.prompts.render("welcome"),
         "count": searcher.count,
         "max_query_chars": settings.max_query_chars,
-        **_facets(searcher.artifact.taxonomy),
+        # (slug, label) pairs for the space-type and theme filters, in taxonomy order
+        **{kind: [(slug, presenter.label(kind, slug)) for slug in searcher.artifact.taxonomy.get(kind, {})]
+           for kind in ("space_types", "themes")},
     }
     return request.app.state.templates.TemplateResponse(request, template, context)
 
