@@ -34,6 +34,10 @@ CHALLENGES = (3, 6)
 INDICATORS = (2, 4)
 
 
+# The atlas's own classification; a corpus folder created by `atlas import` starts with a copy.
+STANDARD_TAXONOMY = Path(__file__).resolve().parent.parent / "corpus" / "taxonomy.yaml"
+
+
 @dataclass(frozen=True)
 class Problem:
     """One finding about one file: which field is wrong and how to fix it."""

@@ -12,7 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from indexer.corpus import LIST_FIELDS, Problem, Record, Taxonomy, check_record, load_corpus, parse_file
+from indexer.corpus import (
+    LIST_FIELDS,
+    STANDARD_TAXONOMY,
+    Problem,
+    Record,
+    Taxonomy,
+    check_record,
+    load_corpus,
+    parse_file,
+)
 
 # Flat column order shared by CSV and JSON Lines; CSV joins list fields with ";".
 COLUMNS = (
@@ -92,6 +101,7 @@ class ImportReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     rejected: list[tuple[str, list[Problem]]] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    created_taxonomy: Path | None = None  # a fresh corpus folder got the standard taxonomy
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -115,12 +125,18 @@ def import_file(path: Path, corpus_dir: Path, update: bool = False) -> ImportRep
 
     Raises:
         ExchangeError: if the file cannot be read at all.
-        CorpusError: if the corpus folder or its taxonomy is missing.
+        CorpusError: if a corpus folder that already has solutions lacks its taxonomy.
     """
     solutions = corpus_dir / "solutions"
-    taxonomy = Taxonomy.load(corpus_dir / "taxonomy.yaml")
-    solutions.mkdir(parents=True, exist_ok=True)
     report = ImportReport()
+    taxonomy_file = corpus_dir / "taxonomy.yaml"
+    if not taxonomy_file.exists() and not any(solutions.glob("*.md")) and STANDARD_TAXONOMY.is_file():
+        # A new corpus: it starts with the atlas's standard taxonomy (space types, themes, status).
+        corpus_dir.mkdir(parents=True, exist_ok=True)
+        _write_atomic(taxonomy_file, STANDARD_TAXONOMY.read_text(encoding="utf-8"))
+        report.created_taxonomy = taxonomy_file
+    taxonomy = Taxonomy.load(taxonomy_file)
+    solutions.mkdir(parents=True, exist_ok=True)
     seen: set[str] = set()
     pending: list[tuple[Path, str, str]] = []
     for label, row, error in _read_rows(path):
