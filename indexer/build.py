@@ -50,8 +50,11 @@ def build_index(corpus: Corpus, index_dir: Path, embedder: Embedder, progress: b
         challenge_vectors = np.zeros((0, embedder.dimension), dtype=np.float32)
     negatives = load_negatives()
     detector = None
-    if negatives and len(challenge_vectors):
-        detector = train_detector(challenge_vectors, embedder.encode_queries(negatives))
+    if negatives:
+        # Planning questions come as challenges, as solution names and as short descriptions; the detector
+        # learns all three as "answerable here" (challenges alone made it refuse keyword questions).
+        heads = embedder.encode_queries([t for r in records for t in (r.title, r.summary)], progress=progress)
+        detector = train_detector(np.concatenate([challenge_vectors, heads]), embedder.encode_queries(negatives))
     lexical = bm25s.BM25()
     lexical.index([analyze(r.lexical_text()) for r in records], show_progress=False)
     manifest = Manifest(

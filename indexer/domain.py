@@ -2,9 +2,11 @@
 
 Nearest-record similarity alone cannot tell "Wie beantrage ich einen Reisepass?" from a planning
 challenge: E5 similarities are compressed. A logistic regression on the question's embedding can:
-positives are the corpus's own challenge phrases, negatives a fixed list of questions the atlas
-cannot answer (indexer/data/off_topic.txt: everyday, citizen-service and internal-administration
-questions in German and English). Its weights are part of the index artifact.
+positives are the corpus's own challenge phrases, titles and summaries, negatives a fixed list of
+questions the atlas cannot answer (indexer/data/off_topic.txt: everyday, citizen-service,
+internal-administration, general-knowledge and chatbot-task questions in German and English).
+Because it is trained on the embeddings of the model that builds the index, it works the same for the
+base and the fine-tuned model. Its weights are part of the index artifact.
 """
 
 from __future__ import annotations

@@ -32,18 +32,9 @@ def outcomes_for(searcher: Searcher, queries: list[EvalQuery], cache: dict[str, 
     results = []
     for q in queries:
         parts = cache[q.id]
-        fused, best = searcher.fuse(parts)
-        refused = searcher.refuses(parts, best)
-        order = np.argsort(-fused, kind="stable")[:10]
-        results.append(Outcome(q, [searcher.artifact.records[int(i)]["id"] for i in order], refused))
+        order = np.argsort(-searcher.fuse(parts), kind="stable")[:10]
+        results.append(Outcome(q, [searcher.artifact.records[int(i)]["id"] for i in order], searcher.refuses(parts)))
     return results
-
-
-def calibrate_threshold(searcher: Searcher, queries: list[EvalQuery], cache: dict[str, dict]) -> float:
-    """Highest threshold that refuses at most 3 % of on-topic dev questions."""
-    best_on = sorted(searcher.fuse(cache[q.id])[1] for q in queries if q.kind != "off_topic")
-    allowed = int(MAX_FALSE_REFUSALS * len(best_on))
-    return float(best_on[allowed]) if best_on else 0.0
 
 
 def main() -> None:
@@ -57,35 +48,25 @@ def main() -> None:
         detected = searcher.understanding.detect_space_types(q.query)
         cache[q.id] = searcher.components(q.query, detected)
 
-    # "Nothing fits": pick the lexical nudge that refuses the most off-topic dev questions at ≤3 % false refusals.
-    fits = []
-    for w_fit in (0.0, 0.005, 0.01, 0.02, 0.04):
-        searcher.ranking = Ranking(w_fit_lexical=w_fit, min_on_topic=0.0)
-        threshold = calibrate_threshold(searcher, dev, cache)
-        refused = sum(searcher.fuse(cache[q.id])[1] < threshold for q in dev if q.kind == "off_topic")
-        print(f"w_fit_lexical {w_fit:.3f}: threshold {threshold:.4f}, off-topic dev refused {refused}")
-        fits.append((refused, -w_fit, w_fit, threshold))
-    _, _, w_fit, threshold = max(fits)
-    # Domain detector: the lowest cut-off that refuses the most off-topic dev questions within the same limit.
+    # "Nothing fits": the cut-off on the domain detector that refuses the most off-topic dev questions
+    # while refusing at most 3 % of the on-topic ones (ties: the lowest cut-off).
     detector = []
-    for cut in (0.0, 0.1, 0.15, 0.2, 0.22, 0.25, 0.28, 0.3, 0.32, 0.35, 0.4):
-        searcher.ranking = replace(Ranking(), w_fit_lexical=w_fit, min_similarity=threshold, min_on_topic=cut)
-        refused = [searcher.refuses(cache[q.id], searcher.fuse(cache[q.id])[1]) for q in dev]
-        on = [r for r, q in zip(refused, dev, strict=True) if q.kind != "off_topic"]
-        off = [r for r, q in zip(refused, dev, strict=True) if q.kind == "off_topic"]
-        if sum(on) <= MAX_FALSE_REFUSALS * len(on):
-            detector.append((sum(off), -cut, cut))
-        print(f"min_on_topic {cut:.2f}: off-topic dev refused {sum(off)}/{len(off)}, on-topic refused {sum(on)}/{len(on)}")
+    on_p = np.array([cache[q.id]["on_topic"] for q in dev if q.kind != "off_topic"])
+    off_p = np.array([cache[q.id]["on_topic"] for q in dev if q.kind == "off_topic"])
+    for cut in np.round(np.arange(0.0, 0.61, 0.02), 2):
+        on, off = int((on_p < cut).sum()), int((off_p < cut).sum())
+        if on <= MAX_FALSE_REFUSALS * len(on_p):
+            detector.append((off, -cut, float(cut)))
+        print(f"min_on_topic {cut:.2f}: off-topic dev refused {off}/{len(off_p)}, on-topic refused {on}/{len(on_p)}")
     min_on_topic = max(detector)[2] if detector else 0.0
-    base = Ranking(w_challenge=0.0, w_lexical=0.0, w_space=0.0, w_fit_lexical=w_fit, min_similarity=threshold,
-                   min_on_topic=min_on_topic)
-    print(f"chosen: w_fit_lexical {w_fit}, threshold {threshold:.4f}, min_on_topic {min_on_topic} "
-          f"(≤{MAX_FALSE_REFUSALS:.0%} of on-topic dev refused)\n")
+    base = Ranking(w_challenge=0.0, w_lexical=0.0, w_space=0.0, min_on_topic=min_on_topic)
+    print(f"chosen: min_on_topic {min_on_topic} (≤{MAX_FALSE_REFUSALS:.0%} of on-topic dev refused)\n")
     print(format_report(summarise(outcomes_for(searcher, dev, cache, base)), "dev, dense only"))
-    grid = itertools.product([0.0, 0.5, 1.0, 1.5, 2.0, 3.0], [0.0, 0.02, 0.04, 0.06, 0.1], [0.0, 0.01, 0.02, 0.04])
+    grid = itertools.product([0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0], [0.0, 0.02, 0.04, 0.06, 0.1, 0.15, 0.2, 0.3],
+                             [0.0, 0.01, 0.02, 0.04, 0.06])
     scored = []
     for w_c, w_l, w_s in grid:
-        ranking = replace(base, w_challenge=w_c, w_lexical=w_l, w_space=w_s)  # the fit does not depend on these
+        ranking = replace(base, w_challenge=w_c, w_lexical=w_l, w_space=w_s)  # refusal does not depend on these
         report = summarise(outcomes_for(searcher, dev, cache, ranking))
         scored.append((report.overall.ndcg5, report.overall.recall5, ranking))
     scored.sort(key=lambda x: (x[0], x[1]), reverse=True)

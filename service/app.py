@@ -60,8 +60,8 @@ class LiveIndex:
     def _serve(self, artifact: Artifact) -> Served:
         settings = self.settings
         ranking = Ranking()
-        if settings.min_fit is not None:  # 0 switches "nothing fits" off entirely, the detector included
-            ranking = replace(ranking, min_similarity=settings.min_fit, min_on_topic=ranking.min_on_topic if settings.min_fit else 0.0)
+        if settings.min_fit is not None:  # 0 switches "nothing fits" off
+            ranking = replace(ranking, min_on_topic=settings.min_fit)
         searcher = Searcher(self.embedder, artifact, ranking)
         presenters = {lang: Presenter(Prompts(settings.prompts_dir, lang), artifact.taxonomy) for lang in SUPPORTED}
         return Served(artifact.path, searcher, presenters["de"], Conversation(searcher, presenters, limit=settings.default_limit))

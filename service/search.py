@@ -4,10 +4,13 @@ Ranking (weights in ``Ranking``, set from the dev split of tests/eval, see READM
     score = dense cosine(question, record)
           + w_challenge · max cosine(question, one of the record's challenge phrases)
           + w_lexical   · BM25(question, record) / best BM25 for this question
+                        · share of the question's terms that occur in the corpus at all
           + w_space     · [record has a space type the question names]
-A question fits nothing when its fit (closest challenge phrase + w_fit_lexical · log(1 + best raw BM25))
-stays below ``min_similarity`` or the index's domain detector finds it is no planning question at all:
-the result is empty and ``no_match`` is set, instead of showing weak matches.
+A question fits nothing when the index's domain detector (indexer/domain.py) gives it a probability
+below ``min_on_topic`` of being a question this corpus answers: the result is empty and ``no_match`` is
+set, instead of showing weak matches. The detector is trained at index time on the embeddings of the
+model that built the index, so the threshold is a probability that holds for the base and the tuned model
+alike (a raw similarity threshold does not: fine-tuning changes the scale of cosine similarities).
 """
 
 from __future__ import annotations
@@ -28,18 +31,14 @@ from service.understanding import Understanding
 class Ranking:
     """Fusion weights and the "nothing fits" threshold.
 
-    Defaults chosen by scripts/tune_ranking.py on the dev split of tests/eval/queries.yaml for the
-    bundled multilingual-e5-small (dev nDCG@5 0.563 → 0.722; test 0.561 → 0.699). The thresholds are
-    model-specific: with another model, re-run the script or set ATLAS_MIN_FIT. ``min_on_topic`` applies
-    only to indexes that carry a domain detector (indexer/domain.py).
+    Defaults chosen by scripts/tune_ranking.py on the dev split of tests/eval/queries.yaml (see README
+    for the figures). ``min_on_topic`` applies only to indexes that carry a domain detector.
     """
 
     w_challenge: float = 1.0
-    w_lexical: float = 0.04
+    w_lexical: float = 0.15
     w_space: float = 0.02
-    w_fit_lexical: float = 0.01
-    min_similarity: float = 0.8637
-    min_on_topic: float = 0.28  # refuse when the index's domain detector gives P(planning question) below this
+    min_on_topic: float = 0.3  # refuse when the index's domain detector gives P(planning question) below this
 
 
 @dataclass
@@ -59,7 +58,7 @@ class SearchResult:
     space_type: str | None
     detected_space_types: list[str] = field(default_factory=list)
     no_match: bool = False
-    best_similarity: float = 0.0
+    on_topic: float = 1.0  # the domain detector's P(a question this corpus answers)
 
 
 class Searcher:
@@ -76,6 +75,7 @@ class Searcher:
         # reduceat needs valid start indices even for records without challenges.
         self._challenge_starts = np.minimum(offsets[:-1], max(len(artifact.challenge_vectors) - 1, 0))
         self._space_sets = [set(r["space_types"]) for r in artifact.records]
+        self._vocabulary = set(artifact.lexical.vocab_dict)
 
     @property
     def count(self) -> int:
@@ -98,17 +98,20 @@ class Searcher:
         dense[rows[0]] = dense_sorted[0]
         r = self.ranking
         challenge = np.full(n, -1.0, dtype=np.float32)
-        if len(self.artifact.challenge_vectors) and (r.w_challenge or r.min_similarity):
+        if len(self.artifact.challenge_vectors):
             sims = self.artifact.challenge_vectors @ vector[0]
             challenge = np.where(self._has_challenges, np.maximum.reduceat(sims, self._challenge_starts), -1.0)
         lexical = np.zeros(n, dtype=np.float32)
         lexical_max = 0.0
-        terms = analyze(query) if (r.w_lexical or r.w_fit_lexical) else []
+        terms = analyze(query) if r.w_lexical else []
         if terms:
             raw = np.asarray(self.artifact.lexical.get_scores(terms), dtype=np.float32)
             lexical_max = float(raw.max())
             if lexical_max > 0:
-                lexical = raw / lexical_max
+                # Scaled by how much of the question the corpus's words cover at all: an English question
+                # whose only known word is "park" (from "Parkraum") should not get the full lexical bonus.
+                coverage = sum(t in self._vocabulary for t in set(terms)) / len(set(terms))
+                lexical = raw / lexical_max * coverage
         space = np.zeros(n, dtype=np.float32)
         if space_types and r.w_space:
             wanted = set(space_types)
@@ -119,28 +122,25 @@ class Searcher:
         return {"vector": vector[0], "dense": dense, "challenge": challenge, "lexical": lexical, "space": space,
                 "lexical_max": lexical_max, "on_topic": on_topic}
 
-    def fuse(self, parts: dict[str, Any]) -> tuple[np.ndarray, float]:
-        """Weighted sum of the parts, and how well the best record fits at all (for "nothing fits")."""
+    def fuse(self, parts: dict[str, Any]) -> np.ndarray:
+        """Weighted sum of the parts."""
         r = self.ranking
-        fused = parts["dense"] + r.w_challenge * np.maximum(parts["challenge"], 0.0) \
+        return parts["dense"] + r.w_challenge * np.maximum(parts["challenge"], 0.0) \
             + r.w_lexical * parts["lexical"] + r.w_space * parts["space"]
-        # Fit: the closest challenge phrase, nudged up when the question shares rare words with a record.
-        fit = float(parts["challenge"].max(initial=0.0)) + r.w_fit_lexical * float(np.log1p(parts["lexical_max"]))
-        return fused, fit
 
-    def refuses(self, parts: dict[str, Any], fit: float) -> bool:
-        """Nothing fits: the best record is too far away, or the question is not about planning at all."""
-        return fit < self.ranking.min_similarity or parts["on_topic"] < self.ranking.min_on_topic
+    def refuses(self, parts: dict[str, Any]) -> bool:
+        """Nothing fits: the domain detector finds this is not a question the corpus answers."""
+        return parts["on_topic"] < self.ranking.min_on_topic
 
     def search(self, query: str, limit: int = 5, space_type: str | None = None, themes: list[str] | None = None,
                status: list[str] | None = None, exclude: set[str] | None = None) -> SearchResult:
         """Top ``limit`` records for ``query``; facets filter, detected space types re-rank."""
         detected = self.understanding.detect_space_types(query)
         parts = self.components(query, [space_type] if space_type else detected)
-        fused, best = self.fuse(parts)
+        fused = self.fuse(parts)
         vector = parts["vector"]
-        if self.refuses(parts, best):
-            return SearchResult(query, [], space_type, detected, no_match=True, best_similarity=best)
+        if self.refuses(parts):
+            return SearchResult(query, [], space_type, detected, no_match=True, on_topic=parts["on_topic"])
         order = np.argsort(-fused, kind="stable")
         hits: list[Hit] = []
         for row in order:
@@ -157,7 +157,7 @@ class Searcher:
             hits.append(Hit(record, float(fused[row]), phrase, phrase_score))
             if len(hits) >= limit:
                 break
-        return SearchResult(query, hits, space_type, detected, no_match=False, best_similarity=best)
+        return SearchResult(query, hits, space_type, detected, no_match=False, on_topic=parts["on_topic"])
 
     def hit_for(self, solution_id: str, query: str) -> Hit:
         """One record as a hit for ``query`` (for "Details zu Nummer 2").
