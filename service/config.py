@@ -23,14 +23,16 @@ class Settings(BaseSettings):
     corpus_dir: Path = Field(ROOT / "corpus", description="Folder with taxonomy.yaml and solutions/*.md.")
     embedding_model: str = Field(BUNDLED_MODEL, description="sentence-transformers model name or path.")
     cache_dir: Path = Field(default_factory=default_cache_dir, description="Where converted models are cached.")
-    tune: bool = Field(False, description="atlas index fine-tunes the model on the corpus first (atlas tune).")
+    tune: bool = Field(True, description="atlas index fine-tunes the model on the corpus first (atlas tune); "
+                       "false = index with the base model.")
     query_prefix: str = DEFAULT_QUERY_PREFIX
     passage_prefix: str = DEFAULT_PASSAGE_PREFIX
     prompts_dir: Path = ROOT / "prompts"
     web_dir: Path = ROOT / "web"
     max_query_chars: int = Field(2000, ge=50, le=20000)
     reload_interval: float = Field(2.0, ge=0, description="Seconds between checks for a newly published index build.")
-    min_fit: float | None = Field(None, description="'Nothing fits' threshold; unset = the calibrated default, 0 = never refuse.")
+    min_fit: float | None = Field(None, ge=0, le=1, description="'Nothing fits' threshold: the domain detector's probability "
+                                 "below which a question is refused; unset = the calibrated default, 0 = never refuse.")
     default_limit: int = Field(5, ge=1, le=50)
     max_limit: int = Field(20, ge=1, le=100)
     host: str = "127.0.0.1"

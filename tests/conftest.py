@@ -15,7 +15,8 @@ from fastapi.testclient import TestClient
 
 from indexer.build import BuildResult, build_index
 from indexer.corpus import load_corpus
-from indexer.embedding import Embedder, default_cache_dir
+from indexer.embedding import BUNDLED_MODEL, DEFAULT_PASSAGE_PREFIX, DEFAULT_QUERY_PREFIX, Embedder, default_cache_dir
+from indexer.tune import index_embedder
 from service.app import create_app
 from service.config import Settings
 
@@ -51,9 +52,13 @@ def settings(built_index: BuildResult) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def corpus_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> BuildResult:
-    """The real corpus (corpus/), indexed once: for conversations and the quality floor."""
-    return build_index(load_corpus(ROOT / "corpus"), tmp_path_factory.mktemp("corpus-index"), embedder)
+def corpus_index(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
+    """The real corpus (corpus/), indexed once the way `atlas index` does by default (with the model
+    fine-tuned on it, trained on first use and then cached): for conversations and the quality floor."""
+    corpus = load_corpus(ROOT / "corpus")
+    embedder = index_embedder(BUNDLED_MODEL, default_cache_dir(), DEFAULT_QUERY_PREFIX, DEFAULT_PASSAGE_PREFIX,
+                              corpus.records, tuned=Settings().tune, progress=False)
+    return build_index(corpus, tmp_path_factory.mktemp("corpus-index"), embedder)
 
 
 @pytest.fixture(scope="session")

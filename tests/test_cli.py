@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from indexer.cli import main
+from indexer.corpus import STANDARD_TAXONOMY
 
 
 @pytest.fixture
@@ -44,18 +46,24 @@ def test_index_builds_and_publishes(runner: CliRunner, corpus_dir: Path, tmp_pat
     assert result.exit_code == 0, result.output
     assert "Index veröffentlicht" in result.output and "10 Lösungen" in result.output
     assert (tmp_path / "idx" / "current" / "manifest.json").is_file()
-    again = runner.invoke(main, ["index", "--corpus", str(corpus_dir), "--index", str(tmp_path / "idx"), "--if-changed"])
+    manifest = json.loads((tmp_path / "idx" / "current" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["tuned"]  # by default the model is fine-tuned on the corpus first
+    args = ["index", "--corpus", str(corpus_dir), "--index", str(tmp_path / "idx"), "--if-changed"]
+    again = runner.invoke(main, args)
     assert again.exit_code == 0 and "Index ist aktuell" in again.output
+    base = runner.invoke(main, args, env={"ATLAS_TUNE": "false"})  # switching tuning off is a change: rebuild
+    assert base.exit_code == 0 and "Index veröffentlicht" in base.output, base.output
+    assert json.loads((tmp_path / "idx" / "current" / "manifest.json").read_text(encoding="utf-8"))["tuned"] is None
 
 
 def test_export_then_import_into_new_folder(runner: CliRunner, corpus_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "korpus.jsonl"
     assert runner.invoke(main, ["export", "--corpus", str(corpus_dir), "--format", "jsonl", "-o", str(out)]).exit_code == 0
-    target = tmp_path / "neu"
-    (target / "solutions").mkdir(parents=True)
-    (target / "taxonomy.yaml").write_bytes((corpus_dir / "taxonomy.yaml").read_bytes())
+    target = tmp_path / "neu"  # does not exist yet: import creates it with the standard taxonomy
     result = runner.invoke(main, ["import", str(out), "--corpus", str(target)])
     assert result.exit_code == 0, result.output
+    assert "Standard-Taxonomie angelegt" in result.output
+    assert (target / "taxonomy.yaml").read_bytes() == STANDARD_TAXONOMY.read_bytes()
     assert "10 geschrieben, 0 übersprungen, 0 abgelehnt" in result.output
     assert runner.invoke(main, ["validate", "--corpus", str(target)]).exit_code == 0
 

@@ -1,8 +1,8 @@
-"""Retrieval quality floor on our labelled queries (tests/eval/queries.yaml), measured as `atlas eval` does.
+"""Retrieval quality floor on our labelled queries (tests/eval/queries.yaml), measured as `atlas eval` does,
+on the default path: the index is built by `atlas index`'s defaults, with the model fine-tuned on the corpus.
 
-Floors sit a little below the figures measured when the ranking was chosen (dev nDCG@5 0.722,
-test 0.699; off-topic refused 62.5 % / 87.5 %; false refusals 2.8 % / 4.2 %), so a change that makes
-search worse fails CI.
+Floors sit a little below the figures measured when the ranking was chosen (dev nDCG@5 0.731, test 0.784;
+off-topic refused 75 % on both; false refusals 2.8 % / 0 %), so a change that makes search worse fails CI.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from service.config import Settings
 from service.evaluation import format_report, load_queries, run, summarise
 
 QUERIES = Path(__file__).parent / "eval" / "queries.yaml"
-FLOORS = {"dev": 0.70, "test": 0.67}
+FLOORS = {"dev": 0.71, "test": 0.76}
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_quality_floor(searcher, split: str) -> None:  # type: ignore[no-untyped
     print(format_report(report, split))
     assert report.overall.ndcg5 >= FLOORS[split]
     assert report.false_refusals <= 0.05
-    assert report.off_topic_refused >= 0.5  # measured 62.5 % (dev) and 87.5 % (test) with the domain detector
+    assert report.off_topic_refused >= 0.7  # measured 75 % on both splits
 
 
 def test_atlas_eval_command_prints_figures_and_enforces_floor(settings: Settings, tmp_path: Path) -> None:
