@@ -116,6 +116,7 @@ class ChatResponse(BaseModel):
 class HealthResponse(BaseModel):
     status: Literal["ok"]
     model: str
+    tuned: str | None = Field(None, description="Key of the fine-tuned model the index was built with; null = base model.")
     solutions: int
     index_created: str
     index_build: str

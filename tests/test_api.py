@@ -13,6 +13,7 @@ def test_health_reports_model_count_and_index(client: TestClient) -> None:
     assert body["status"] == "ok"
     assert body["model"] == "bundled:multilingual-e5-small"
     assert body["solutions"] == 10
+    assert body["tuned"] is None  # the fixture index is built with the base model
     assert body["index_created"].endswith("Z")
 
 

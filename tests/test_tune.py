@@ -56,7 +56,8 @@ def test_tuning_is_deterministic_and_the_tuned_index_serves(tmp_path: Path) -> N
     assert result.manifest.tuned == key
     settings = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "a", min_fit=0.0)
     with TestClient(create_app(settings)) as client:
-        assert client.get("/api/health").json()["solutions"] == 10
+        health = client.get("/api/health").json()
+        assert health["solutions"] == 10 and health["tuned"] == key
         hits = client.post("/api/search", json={"query": "Leerstand in der Fußgängerzone"}).json()["results"]
         assert hits
     missing = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "leer")

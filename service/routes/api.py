@@ -23,7 +23,7 @@ def read_health(searcher: SearcherDep) -> HealthResponse:
     """Service status and which index it serves."""
     manifest = searcher.artifact.manifest
     return HealthResponse(
-        status="ok", model=manifest.model, solutions=searcher.count, index_created=manifest.created,
+        status="ok", model=manifest.model, tuned=manifest.tuned, solutions=searcher.count, index_created=manifest.created,
         index_build=searcher.artifact.build_id, corpus_hash=manifest.corpus_hash,
     )
 
