@@ -1,4 +1,4 @@
-"""German text analysis for lexical matching: folding, decompounding, stemming.
+"""German text analysis for lexical matching: folding, decompounding, stemming, typo correction.
 
 The same analyser runs at index time (over records) and at query time (over questions), so
 "Fussgaengerzone", "Fußgängerzonen" and "Fußgänger-Zone" all meet on the same terms.
@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import Stemmer
 from compound_split import char_split
+from rapidfuzz import distance, process
 
 WORD = re.compile(r"[a-zäöüß0-9]+")
 # Compounds shorter than this are rarely worth splitting and often split wrongly.
@@ -20,6 +21,7 @@ MIN_RECURSIVE = 12  # parts are split again only if long: "innenstadt" stays who
 MIN_PART = 4
 # CharSplit's score for a real split is usually above this; below it the split is noise.
 SPLIT_THRESHOLD = -0.65
+MIN_CORRECTED = 5  # shorter unknown terms are left alone: too many neighbours one edit away
 STOPWORDS = frozenset(
     """aber alle allem allen aller alles als also am an andere anderen auch auf aus bei bin bis bisher bitte
     da damit dann das dass dem den denen der des die dies diese diesem diesen dieser dieses doch dort du durch
@@ -77,3 +79,18 @@ def analyze(text: str) -> list[str]:
             continue
         terms.extend(_terms_for(word))
     return terms
+
+
+def correct(terms: list[str], vocabulary: list[str], known: set[str] | frozenset[str]) -> list[str]:
+    """Unknown terms replaced by a corpus term one edit away (typo, swapped letters): "statteil" → "stadtteil".
+
+    ``vocabulary`` is the corpus's analysed terms (the BM25 vocabulary) and ``known`` the same as a set.
+    """
+    corrected = []
+    for term in terms:
+        if term not in known and len(term) >= MIN_CORRECTED:
+            match = process.extractOne(term, vocabulary, scorer=distance.DamerauLevenshtein.distance, score_cutoff=1)
+            if match:
+                term = match[0]
+        corrected.append(term)
+    return corrected

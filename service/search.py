@@ -3,7 +3,8 @@
 Ranking (weights in ``Ranking``, set from the dev split of tests/eval, see README):
     score = dense cosine(question, record)
           + w_challenge · max cosine(question, one of the record's challenge phrases)
-          + w_lexical   · BM25(question, record) / best BM25 for this question
+          + w_lexical   · BM25(question, record) / best BM25 for this question (unknown question terms
+                          corrected to a corpus term one typo away)
                         · share of the question's terms that occur in the corpus at all
           + w_space     · [record has a space type the question names]
 A question fits nothing when the index's domain detector (indexer/domain.py) gives it a probability
@@ -23,7 +24,7 @@ import numpy as np
 from indexer.artifact import Artifact
 from indexer.domain import on_topic_probability
 from indexer.embedding import Embedder
-from indexer.text import analyze
+from indexer.text import analyze, correct
 from service.understanding import Understanding
 
 
@@ -75,7 +76,8 @@ class Searcher:
         # reduceat needs valid start indices even for records without challenges.
         self._challenge_starts = np.minimum(offsets[:-1], max(len(artifact.challenge_vectors) - 1, 0))
         self._space_sets = [set(r["space_types"]) for r in artifact.records]
-        self._vocabulary = set(artifact.lexical.vocab_dict)
+        self._vocabulary_list = list(artifact.lexical.vocab_dict)
+        self._vocabulary = set(self._vocabulary_list)
 
     @property
     def count(self) -> int:
@@ -103,7 +105,7 @@ class Searcher:
             challenge = np.where(self._has_challenges, np.maximum.reduceat(sims, self._challenge_starts), -1.0)
         lexical = np.zeros(n, dtype=np.float32)
         lexical_max = 0.0
-        terms = analyze(query) if r.w_lexical else []
+        terms = correct(analyze(query), self._vocabulary_list, self._vocabulary) if r.w_lexical else []
         if terms:
             raw = np.asarray(self.artifact.lexical.get_scores(terms), dtype=np.float32)
             lexical_max = float(raw.max())

@@ -1,0 +1,22 @@
+"""German lexical analysis: spellings meet on the same terms, and typos are corrected to corpus terms."""
+
+from __future__ import annotations
+
+from indexer.text import analyze, correct
+
+
+def test_umlaut_spellings_inflections_and_compounds_meet() -> None:
+    a, b, c = analyze("Fußgängerzonen"), analyze("Fussgaengerzone"), analyze("Fußgänger-Zone")
+    assert set(a) & set(b) and set(b) & set(c)
+    assert "zon" in analyze("Fußgängerzone")  # the compound's head is a term of its own
+    assert analyze("und die im") == []  # stop words only
+
+
+def test_typos_are_corrected_to_a_corpus_term_one_edit_away() -> None:
+    vocabulary = analyze("Stadtteil Gewerbegebiet Plattform Innenstadt Wohngebiet")
+    known = set(vocabulary)
+    typed = analyze("Statteil Gewerbgebiet Plattfrom Innenstat")
+    assert typed == ["statteil", "gewerbgebiet", "gewerb", "gebiet", "plattfrom", "innenstat"]
+    assert correct(typed, vocabulary, known) == ["stadtteil", "gewerbegebiet", "gewerb", "gebiet", "plattform", "innenstadt"]
+    # Known, short and far-off terms stay as they are.
+    assert correct(["wohngebiet", "kita", "raumfahrt"], vocabulary, known) == ["wohngebiet", "kita", "raumfahrt"]
