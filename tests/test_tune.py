@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from pathlib import Path
 
@@ -50,6 +51,12 @@ def test_tuning_is_deterministic_and_the_tuned_index_serves(tmp_path: Path) -> N
     second = tune(base, BUNDLED_MODEL, records, tmp_path / "b", "query: ", "passage: ", FAST, progress=False)
     assert first.name == second.name
     assert weights_digest(first) == weights_digest(second)
+    info = json.loads((first / "atlas_tuning.json").read_text(encoding="utf-8"))
+    assert info["records"] == 10 and 0 < info["steps"] <= FAST.max_steps and info["seconds"] > 0
+    assert info["last_loss"] < info["first_loss"]  # it learned something
+    capped = TuneSettings(max_steps=2)
+    short = tune(base, BUNDLED_MODEL, records, tmp_path / "c", "query: ", "passage: ", capped, progress=False)
+    assert json.loads((short / "atlas_tuning.json").read_text(encoding="utf-8"))["steps"] == 2
     key = first.name.removeprefix("tuned-")
     embedder = Embedder(BUNDLED_MODEL, tmp_path / "a", tuned=key)
     result = build_index(load_corpus(FIXTURE), tmp_path / "index", embedder)
