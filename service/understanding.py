@@ -12,6 +12,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from rapidfuzz.distance import DamerauLevenshtein
+
 from indexer.text import fold
 
 TOKEN = re.compile(r"[a-z0-9]+")
@@ -20,8 +22,10 @@ MIN_SUFFIX_MATCH = 8
 # Shorter synonyms must match a whole word (plus a plural/case ending) – "City" but not "Citrus".
 MIN_PREFIX_MATCH = 6
 ENDINGS = ("", "s", "n", "e", "en", "es", "er", "ern")
+MIN_TYPO_MATCH = 9  # synonyms this long also match with one letter wrong, missing, extra or swapped
 # Compounds that end in a space-type word but are not about that space type.
-FALSE_HEADS = ("rechenzentrum", "datenzentrum", "gesundheitszentrum", "rechenzentren", "bildungszentrum", "logistikzentrum")
+FALSE_HEADS = ("rechenzentrum", "datenzentrum", "gesundheitszentrum", "rechenzentren", "bildungszentrum", "logistikzentrum",
+               "ansiedlung", "ansiedlungen", "firmenansiedlung", "gewerbeansiedlung", "betriebsansiedlung")
 
 
 def _variants(text: str) -> set[str]:
@@ -54,9 +58,10 @@ def _word_matches(token: str, word: str, single: bool) -> bool:
         return True
     if len(word) >= MIN_PREFIX_MATCH and token.startswith(word):
         return True  # inflections and compounds with the word in front: "innenstadtleerstand"
-    return single and len(word) >= MIN_SUFFIX_MATCH and any(
-        token.endswith(word + ending) for ending in ENDINGS
-    )
+    if single and len(word) >= MIN_SUFFIX_MATCH and any(token.endswith(word + ending) for ending in ENDINGS):
+        return True
+    # One typo in a long word: "Innenstat", "Gewerbgebiet", "Neubaugbiet".
+    return len(word) >= MIN_TYPO_MATCH and DamerauLevenshtein.distance(token, word, score_cutoff=1) <= 1
 
 
 class Understanding:
