@@ -199,7 +199,8 @@ def serve(index_dir: Path | None, host: str | None, port: int | None) -> None:
         check_manifest(settings, load_current(settings.index_dir).manifest)
     except (IndexNotFoundError, IndexCorruptError, IndexMismatchError) as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"Atlas-Lotse läuft auf http://{settings.host}:{settings.port}", err=True)
+    click.echo(f"Atlas-Lotse startet auf http://{settings.host}:{settings.port} – bereit, sobald "
+               "„Application startup complete“ erscheint (Modell und Index werden geladen).", err=True)
     # No access log: it would record client IP addresses (personal data) for every request.
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info", access_log=False)
 
