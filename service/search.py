@@ -100,7 +100,7 @@ class Searcher:
         dense[rows[0]] = dense_sorted[0]
         r = self.ranking
         challenge = np.full(n, -1.0, dtype=np.float32)
-        if len(self.artifact.challenge_vectors):
+        if len(self.artifact.challenge_vectors) and r.w_challenge:
             sims = self.artifact.challenge_vectors @ vector[0]
             challenge = np.where(self._has_challenges, np.maximum.reduceat(sims, self._challenge_starts), -1.0)
         lexical = np.zeros(n, dtype=np.float32)
