@@ -59,7 +59,6 @@ class SearchResult:
     space_type: str | None
     detected_space_types: list[str] = field(default_factory=list)
     no_match: bool = False
-    on_topic: float = 1.0  # the domain detector's P(a question this corpus answers)
 
 
 class Searcher:
@@ -104,7 +103,6 @@ class Searcher:
             sims = self.artifact.challenge_vectors @ vector[0]
             challenge = np.where(self._has_challenges, np.maximum.reduceat(sims, self._challenge_starts), -1.0)
         lexical = np.zeros(n, dtype=np.float32)
-        lexical_max = 0.0
         terms = correct(analyze(query), self._vocabulary_list, self._vocabulary) if r.w_lexical else []
         if terms:
             raw = np.asarray(self.artifact.lexical.get_scores(terms), dtype=np.float32)
@@ -112,7 +110,8 @@ class Searcher:
             if lexical_max > 0:
                 # Scaled by how much of the question the corpus's words cover at all: an English question
                 # whose only known word is "park" (from "Parkraum") should not get the full lexical bonus.
-                coverage = sum(t in self._vocabulary for t in set(terms)) / len(set(terms))
+                distinct = set(terms)
+                coverage = len(distinct & self._vocabulary) / len(distinct)
                 lexical = raw / lexical_max * coverage
         space = np.zeros(n, dtype=np.float32)
         if space_types and r.w_space:
@@ -122,7 +121,7 @@ class Searcher:
         if self.artifact.detector is not None:
             on_topic = on_topic_probability(self.artifact.detector, vector[0])
         return {"vector": vector[0], "dense": dense, "challenge": challenge, "lexical": lexical, "space": space,
-                "lexical_max": lexical_max, "on_topic": on_topic}
+                "on_topic": on_topic}
 
     def fuse(self, parts: dict[str, Any]) -> np.ndarray:
         """Weighted sum of the parts."""
@@ -142,7 +141,7 @@ class Searcher:
         fused = self.fuse(parts)
         vector = parts["vector"]
         if self.refuses(parts):
-            return SearchResult(query, [], space_type, detected, no_match=True, on_topic=parts["on_topic"])
+            return SearchResult(query, [], space_type, detected, no_match=True)
         order = np.argsort(-fused, kind="stable")
         hits: list[Hit] = []
         for row in order:
@@ -159,7 +158,7 @@ class Searcher:
             hits.append(Hit(record, float(fused[row]), phrase, phrase_score))
             if len(hits) >= limit:
                 break
-        return SearchResult(query, hits, space_type, detected, no_match=False, on_topic=parts["on_topic"])
+        return SearchResult(query, hits, space_type, detected, no_match=False)
 
     def hit_for(self, solution_id: str, query: str) -> Hit:
         """One record as a hit for ``query`` (for "Details zu Nummer 2").
