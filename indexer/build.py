@@ -66,6 +66,7 @@ def build_index(corpus: Corpus, index_dir: Path, embedder: Embedder, progress: b
     taxonomy = {
         "space_types": corpus.taxonomy.space_types, "themes": corpus.taxonomy.themes,
         "raumwirkungen": corpus.taxonomy.raumwirkungen, "status": corpus.taxonomy.status,
+        "programs": corpus.taxonomy.programs,
     }
     path = write_build(index_dir, [r.to_dict() for r in records], taxonomy, vectors, challenge_vectors, lexical, manifest,
                        detector)

@@ -21,7 +21,7 @@ SPACE_TYPES = ("innenstadt", "quartier", "gewerbegebiet")
 # Field order as editors see it in a file (and as export writes it).
 FIELDS = (
     "id", "title", "summary", "space_types", "themes", "raumwirkungen", "challenges",
-    "effects", "indicators", "municipality", "state", "program", "status", "sources", "updated",
+    "effects", "indicators", "municipality", "state", "program", "program_detail", "status", "sources", "updated",
 )
 LIST_FIELDS = ("space_types", "themes", "raumwirkungen", "challenges", "indicators", "sources")
 REQUIRED = (
@@ -61,6 +61,7 @@ class Taxonomy:
     themes: dict[str, dict[str, Any]]
     raumwirkungen: dict[str, dict[str, Any]]
     status: dict[str, dict[str, Any]]
+    programs: dict[str, dict[str, Any]] = field(default_factory=dict)  # empty: `program` is free text
 
     @classmethod
     def load(cls, path: Path) -> Taxonomy:
@@ -78,7 +79,10 @@ class Taxonomy:
         missing = [k for k in ("space_types", "themes", "raumwirkungen", "status") if not isinstance(data.get(k), dict)]
         if missing:
             raise CorpusError(f"{path}: Abschnitt(e) {', '.join(missing)} fehlen oder sind keine Zuordnung.")
-        return cls(data["space_types"], data["themes"], data["raumwirkungen"], data["status"])
+        programs = data.get("programs") or {}
+        if not isinstance(programs, dict):
+            raise CorpusError(f"{path}: Abschnitt programs ist keine Zuordnung.")
+        return cls(data["space_types"], data["themes"], data["raumwirkungen"], data["status"], programs)
 
     def label(self, kind: str, slug: str) -> str:
         """German label for a slug, or the slug itself if unknown."""
@@ -111,6 +115,7 @@ class Record:
     effects_intended: list[str] = field(default_factory=list)
     effects_unintended: list[str] = field(default_factory=list)
     indicators: list[str] = field(default_factory=list)
+    program_detail: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """All fields as a flat dictionary (the shape of import/export and the index sidecar)."""
@@ -121,7 +126,7 @@ class Record:
             "effects_intended": list(self.effects_intended),
             "effects_unintended": list(self.effects_unintended),
             "indicators": list(self.indicators), "municipality": self.municipality,
-            "state": self.state, "program": self.program, "status": self.status,
+            "state": self.state, "program": self.program, "program_detail": self.program_detail, "status": self.status,
             "sources": list(self.sources), "updated": self.updated, "description": self.description,
         }
 
@@ -144,6 +149,8 @@ class Record:
             elif name == "raumwirkungen" and not self.raumwirkungen:
                 continue
             elif name == "indicators" and not self.indicators:
+                continue
+            elif name == "program_detail" and not self.program_detail:
                 continue
             else:
                 front[name] = getattr(self, name)
@@ -187,7 +194,7 @@ def check_record(data: dict[str, Any], body: str, file: str, taxonomy: Taxonomy,
     if rid and expected_id is not None and rid != expected_id:
         err("id", f"'{rid}' passt nicht zum Dateinamen '{expected_id}.md'", f"Benennen Sie die Datei in '{rid}.md' um oder setzen Sie id: {expected_id}.")
 
-    for name in ("title", "summary", "municipality", "state", "program"):
+    for name in ("title", "summary", "municipality", "state", "program", "program_detail"):
         if name in data and data[name] is not None and not isinstance(data[name], str | int | float):
             err(name, "muss ein Text sein", f"Schreiben Sie '{name}' als einfachen Text in eine Zeile.")
 
@@ -206,6 +213,11 @@ def check_record(data: dict[str, Any], body: str, file: str, taxonomy: Taxonomy,
                 err(name, f"unbekannter Wert '{slug}'", f"Erlaubt sind: {', '.join(allowed)} (corpus/taxonomy.yaml).")
         if len(set(lists[name])) != len(lists[name]):
             err(name, "Wert doppelt angegeben", "Nennen Sie jeden Wert nur einmal.")
+
+    program = str(data.get("program") or "").strip()
+    if program and taxonomy.programs and program not in taxonomy.programs:
+        err("program", f"unbekanntes Programm '{program}'",
+            f"Erlaubt sind: {', '.join(taxonomy.programs)} (corpus/taxonomy.yaml); den Namen des Programms nennt program_detail.")
 
     status = str(data.get("status") or "")
     if status and status not in taxonomy.status:
@@ -268,7 +280,7 @@ def check_record(data: dict[str, Any], body: str, file: str, taxonomy: Taxonomy,
         id=rid, title=str(data["title"]).strip(), summary=str(data["summary"]).strip(),
         space_types=lists["space_types"], themes=lists["themes"], challenges=lists["challenges"],
         municipality=str(data["municipality"]).strip(), state=str(data["state"]).strip(),
-        program=str(data["program"]).strip(), status=status, sources=lists["sources"], updated=updated,
+        program=program, program_detail=str(data.get("program_detail") or "").strip(), status=status, sources=lists["sources"], updated=updated,
         description=description, raumwirkungen=lists["raumwirkungen"], effects_intended=intended,
         effects_unintended=unintended, indicators=lists["indicators"],
     )

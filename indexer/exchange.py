@@ -27,7 +27,7 @@ from indexer.corpus import (
 COLUMNS = (
     "id", "title", "summary", "space_types", "themes", "raumwirkungen", "challenges",
     "effects_intended", "effects_unintended", "indicators", "municipality", "state", "program",
-    "status", "sources", "updated", "description",
+    "program_detail", "status", "sources", "updated", "description",
 )
 FLAT_LISTS = (*LIST_FIELDS, "effects_intended", "effects_unintended")
 SEPARATOR = ";"

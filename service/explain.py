@@ -25,6 +25,12 @@ class Presenter:
         entry = self.taxonomy.get(kind, {}).get(slug) or {}
         return str(entry.get("short") or entry.get("label") or slug)
 
+    def program(self, record: dict[str, Any]) -> str:
+        """The funding programme as planners read it: the label, and the programme's name where the record gives it."""
+        label = self.label("programs", str(record["program"]))
+        detail = str(record.get("program_detail") or "")
+        return f"{label}: {detail}" if detail and detail != label else label
+
     def space_label(self, slug: str) -> str:
         """A space type's name in this language (chips and sentences), e.g. "Business park"."""
         return str(self.labels.get("space_types", {}).get(slug) or self.label("space_types", slug))
@@ -40,7 +46,8 @@ class Presenter:
             space_type_label=self.space_label(space_type) if space_type else None,
             space_type_labels=[self.space_label(s) for s in record["space_types"]],
             status_label=self.label("status", record["status"]),
-            is_mpsc=str(record["program"]).startswith("MPSC"),
+            program=self.program(record),
+            is_mpsc=str(record["program"]).startswith("mpsc_"),
         )
         return ResultItem(
             id=record["id"], title=record["title"], summary=record["summary"],
@@ -69,6 +76,7 @@ class Presenter:
             all_themes=[self.label("themes", t) for t in self.taxonomy.get("themes", {})],
             labels=self.labels,
             label=self.label,
+            program_of=self.program,
             **context,
         )
 

@@ -139,6 +139,8 @@ class Solution(BaseModel):
     municipality: str
     state: str
     program: str
+    program_detail: str = ""
+    program_label: str = Field("", description="The programme as planners read it (label and name).")
     status: str
     sources: list[str]
     updated: str

@@ -158,7 +158,7 @@ def test_11_explanations_are_grounded_in_the_record(chat: Chat, atlas_client: Te
         assert f"„{result['matched_challenge']}“" in lines[0]
         if record["effects_intended"]:
             assert record["effects_intended"][0] in result["explanation"]
-        assert record["municipality"] in lines[-1] and record["program"] in lines[-1]
+        assert record["municipality"] in lines[-1] and record["program_label"] in lines[-1]
 
 
 def test_12_space_type_facet_and_other_space_type_explained(chat: Chat) -> None:
@@ -237,7 +237,7 @@ def test_every_template_renders(language: str) -> None:
         "id": "x", "title": "Titel", "summary": "Satz.", "space_types": ["quartier"], "themes": ["energie"],
         "raumwirkungen": [], "challenges": ["Herausforderung"], "effects_intended": ["Wirkung"],
         "effects_unintended": ["Nebenwirkung"], "indicators": ["Indikator"], "municipality": "Ulm",
-        "state": "Baden-Württemberg", "program": "MPSC 2019", "status": "umsetzung", "sources": ["https://example.org"],
+        "state": "Baden-Württemberg", "program": "mpsc_2019", "status": "umsetzung", "sources": ["https://example.org"],
         "updated": "2026-11-27", "description": "Text",
     }
     item = {"rank": 1, "title": "Titel", "municipality": "Ulm", "space_type_labels": ["Quartier"], "status_label": "In Umsetzung"}

@@ -44,9 +44,9 @@ def answer_chat(body: ChatRequest, conversation: ConversationDep) -> ChatRespons
 
 
 @router.get("/solutions/{solution_id}", responses={404: {"description": "Unknown solution id"}})
-def read_solution(solution_id: str, searcher: SearcherDep) -> Solution:
+def read_solution(solution_id: str, searcher: SearcherDep, presenter: PresenterDep) -> Solution:
     """The full record of one solution."""
     record = searcher.get(solution_id)
     if record is None:
         raise SolutionNotFoundError("solution_not_found", "solution_id", id=solution_id)
-    return Solution(**record)
+    return Solution(**record, program_label=presenter.program(record))

@@ -56,7 +56,7 @@ indicators:
   - "Zahl der Fehlalarme je Jahr"
 municipality: "Probestadt <i>am Meer</i>"
 state: Bremen
-program: MPSC 2099
+program: mpsc_2021
 status: idee
 sources:
   - 'https://example.org/?q="><img/src=x/onerror=alert(3)>'

@@ -91,7 +91,7 @@
     if (list(s.effects_unintended).length) target.appendChild(fieldList("Mögliche Nebenwirkungen", list(s.effects_unintended)));
     if (list(s.indicators).length) target.appendChild(fieldList("Indikatoren", list(s.indicators)));
     target.appendChild(el("p", "note", "Wirkungen und Indikatoren sind Einschätzungen der Redaktion."));
-    target.appendChild(el("p", null, "Programm: " + s.program + " · Bundesland: " + s.state + " · Stand: " + s.updated));
+    target.appendChild(el("p", null, "Programm: " + (s.program_label || s.program) + " · Bundesland: " + s.state + " · Stand: " + s.updated));
     var sources = el("div", "field card-sources");
     sources.appendChild(el("h4", null, "Quellen"));
     var ul = el("ul");
