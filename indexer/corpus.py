@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from indexer.resources import bundled
+
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 URL_PATTERN = re.compile(r"^https?://[^\s/$.?#][^\s]*\.[^\s]+$|^https?://[^\s/$.?#][^\s]*$")
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)(.*)\Z", re.S)
@@ -34,8 +36,10 @@ CHALLENGES = (3, 6)
 INDICATORS = (2, 4)
 
 
-# The atlas's own classification; a corpus folder created by `atlas import` starts with a copy.
-STANDARD_TAXONOMY = Path(__file__).resolve().parent.parent / "corpus" / "taxonomy.yaml"
+
+def shipped_corpus() -> Path:
+    """The atlas's own corpus folder as shipped with the package (its taxonomy starts every new corpus)."""
+    return bundled(__file__, "atlas_corpus", "corpus")
 
 
 @dataclass(frozen=True)

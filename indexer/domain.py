@@ -15,13 +15,22 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.resources import MissingDataError
+
 NEGATIVES = Path(__file__).parent / "data" / "off_topic.txt"
 L2 = 1e-3
 
 
 def load_negatives(path: Path = NEGATIVES) -> list[str]:
+    """The off-topic questions the detector learns to refuse.
+
+    Raises:
+        MissingDataError: if the file is missing (an incomplete installation must not build an index without
+            the "nothing fits" detector).
+    """
     if not path.is_file():
-        return []
+        raise MissingDataError(f"{path} fehlt: ohne diese Datei kann der Index „nichts passt“ nicht erkennen. "
+                               "Installieren Sie atlas-lotse neu.")
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 

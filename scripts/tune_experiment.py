@@ -11,22 +11,21 @@ Run: .venv/bin/python scripts/tune_experiment.py [--split dev] [--epochs 2] [--l
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from indexer.artifact import load_current
+from indexer.build import build_index
+from indexer.corpus import load_corpus
+from indexer.embedding import BUNDLED_MODEL, Embedder, default_cache_dir, resolve_model_path
+from indexer.evalset import load_queries
+from indexer.tune import TuneSettings, tune
+from service.evaluation import format_report, run, summarise
+from service.search import Ranking, Searcher
 
-from indexer.artifact import load_current  # noqa: E402
-from indexer.build import build_index  # noqa: E402
-from indexer.corpus import load_corpus  # noqa: E402
-from indexer.embedding import BUNDLED_MODEL, Embedder, default_cache_dir, resolve_model_path  # noqa: E402
-from indexer.tune import TuneSettings, tune  # noqa: E402
-from service.evaluation import format_report, load_queries, run, summarise  # noqa: E402
-from service.search import Ranking, Searcher  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 QUERIES = ROOT / "tests" / "eval" / "queries.yaml"
 

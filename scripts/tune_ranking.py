@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from indexer.evalset import EvalQuery, load_queries
+from service.app import load_searcher
+from service.config import Settings
+from service.evaluation import Outcome, format_report, summarise
+from service.search import Ranking, Searcher
 
-from service.app import load_searcher  # noqa: E402
-from service.config import Settings  # noqa: E402
-from service.evaluation import EvalQuery, Outcome, format_report, load_queries, summarise  # noqa: E402
-from service.search import Ranking, Searcher  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 MAX_FALSE_REFUSALS = 0.03
 

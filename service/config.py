@@ -1,4 +1,7 @@
-"""All configuration in one typed Settings class, read from ATLAS_* environment variables."""
+"""All configuration in one typed Settings class, read from ATLAS_* environment variables.
+
+The indexer's settings (corpus, index, model) are the base class, indexer/settings.py; the service adds its own.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +10,17 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode
 
-from indexer.embedding import BUNDLED_MODEL, DEFAULT_PASSAGE_PREFIX, DEFAULT_QUERY_PREFIX, default_cache_dir
+from indexer.resources import bundled
+from indexer.settings import IndexerSettings
 
-ROOT = Path(__file__).resolve().parent.parent
 
+class Settings(IndexerSettings):
+    """Service and CLI settings; each field can be set as ATLAS_<NAME> (e.g. ATLAS_MAX_QUERY_CHARS)."""
 
-class Settings(BaseSettings):
-    """Service and CLI settings; each field can be set as ATLAS_<NAME> (e.g. ATLAS_INDEX_DIR)."""
-
-    model_config = SettingsConfigDict(env_prefix="ATLAS_", env_file=".env", env_ignore_empty=True, extra="ignore")
-
-    index_dir: Path = Field(ROOT / "var" / "index", description="Folder holding the search index builds.")
-    corpus_dir: Path = Field(ROOT / "corpus", description="Folder with taxonomy.yaml and solutions/*.md.")
-    embedding_model: str = Field(BUNDLED_MODEL, description="sentence-transformers model name or path.")
-    cache_dir: Path = Field(default_factory=default_cache_dir, description="Where converted models are cached.")
-    tune: bool = Field(True, description="atlas index fine-tunes the model on the corpus first (atlas tune); "
-                       "false = index with the base model.")
-    query_prefix: str = DEFAULT_QUERY_PREFIX
-    passage_prefix: str = DEFAULT_PASSAGE_PREFIX
-    prompts_dir: Path = ROOT / "prompts"
-    web_dir: Path = ROOT / "web"
+    prompts_dir: Path = Field(default_factory=lambda: bundled(__file__, "prompts"), description="Templates for what the assistant says.")
+    web_dir: Path = Field(default_factory=lambda: bundled(__file__, "web"), description="Page templates and static files.")
     max_query_chars: int = Field(2000, ge=50, le=20000)
     reload_interval: float = Field(2.0, ge=0, description="Seconds between checks for a newly published index build.")
     min_fit: float | None = Field(None, ge=0, le=1, description="'Nothing fits' threshold: the domain detector's probability "
@@ -38,20 +30,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
 
-    @field_validator("embedding_model")
-    @classmethod
-    def _model_not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("ATLAS_EMBEDDING_MODEL is empty: set a model name or path, or unset it for the default.")
-        return value.strip()
-
     # Page, widget and feedback (issue 6)
     # NoDecode: the variable is a plain comma-separated list ("https://a.example, https://b.example"), not JSON.
     embed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Origins that may embed the page and widget (CSP frame-ancestors) and call /api/* (CORS).",
     )
-    feedback_db: Path = Field(ROOT / "var" / "feedback.sqlite3", description="SQLite file for answer feedback.")
+    feedback_db: Path = Field(Path("var/feedback.sqlite3"), description="SQLite file for answer feedback.")
 
     @field_validator("embed_origins", mode="before")
     @classmethod

@@ -11,23 +11,9 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import yaml
-
+from indexer.evalset import OFF_TOPIC, EvalQuery
 from service.search import Searcher
-
-OFF_TOPIC = "off_topic"
-
-
-@dataclass(frozen=True)
-class EvalQuery:
-    id: str
-    kind: str
-    split: str
-    query: str
-    space_type: str | None
-    relevant: dict[str, int]
 
 
 @dataclass
@@ -59,17 +45,6 @@ class Outcome:
             if self.query.relevant.get(rid, 0) > 0:
                 return 1.0 / (i + 1)
         return 0.0
-
-
-def load_queries(path: Path, split: str = "all") -> list[EvalQuery]:
-    """Read the labelled queries; ``split`` is dev, test or all."""
-    items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-    queries = [
-        EvalQuery(str(q["id"]), str(q["kind"]), str(q["split"]), str(q["query"]), q.get("space_type"),
-                  {str(k): int(v) for k, v in (q.get("relevant") or {}).items()})
-        for q in items
-    ]
-    return [q for q in queries if split == "all" or q.split == split]
 
 
 def run(searcher: Searcher, queries: Iterable[EvalQuery], depth: int = 10) -> list[Outcome]:

@@ -15,18 +15,20 @@ from fastapi.testclient import TestClient
 
 from indexer.build import BuildResult, build_index
 from indexer.corpus import load_corpus
-from indexer.embedding import BUNDLED_MODEL, DEFAULT_PASSAGE_PREFIX, DEFAULT_QUERY_PREFIX, Embedder, default_cache_dir
+from indexer.embedding import BUNDLED_MODEL, DEFAULT_PASSAGE_PREFIX, DEFAULT_QUERY_PREFIX, Embedder
+from indexer.settings import IndexerSettings
 from indexer.tune import index_embedder
 from service.app import create_app
 from service.config import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parent.parent
+CACHE_DIR = IndexerSettings().cache_dir  # ATLAS_CACHE_DIR, else ~/.cache/atlas-lotse: the model is converted once
 
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    return Embedder(cache_dir=default_cache_dir())
+    return Embedder(BUNDLED_MODEL, CACHE_DIR)
 
 
 @pytest.fixture
@@ -48,7 +50,7 @@ def built_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) ->
 def settings(built_index: BuildResult) -> Settings:
     # Ten records are too few for the calibrated "nothing fits" threshold; ranking tests switch it off.
     return Settings(index_dir=built_index.path.parent.parent, corpus_dir=FIXTURES / "corpus",
-                    cache_dir=default_cache_dir(), min_fit=0.0)
+                    cache_dir=CACHE_DIR, min_fit=0.0)
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +58,7 @@ def corpus_index(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
     """The real corpus (corpus/), indexed once the way `atlas index` does by default (with the model
     fine-tuned on it, trained on first use and then cached): for conversations and the quality floor."""
     corpus = load_corpus(ROOT / "corpus")
-    embedder = index_embedder(BUNDLED_MODEL, default_cache_dir(), DEFAULT_QUERY_PREFIX, DEFAULT_PASSAGE_PREFIX,
+    embedder = index_embedder(BUNDLED_MODEL, CACHE_DIR, DEFAULT_QUERY_PREFIX, DEFAULT_PASSAGE_PREFIX,
                               corpus.records, tuned=Settings().tune, progress=False)
     return build_index(corpus, tmp_path_factory.mktemp("corpus-index"), embedder)
 
@@ -64,7 +66,7 @@ def corpus_index(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
 @pytest.fixture(scope="session")
 def atlas_client(corpus_index: BuildResult) -> Iterator[TestClient]:
     """The service over the real corpus with default settings (calibrated threshold)."""
-    settings = Settings(index_dir=corpus_index.path.parent.parent, cache_dir=default_cache_dir())
+    settings = Settings(index_dir=corpus_index.path.parent.parent, cache_dir=CACHE_DIR)
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 

@@ -27,7 +27,7 @@ def running_server(env: dict[str, str], port: int | None = None) -> Iterator[str
     """Yield the base URL once /api/health answers; the process is stopped afterwards, whatever happens."""
     port = port or free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "indexer.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     url = f"http://127.0.0.1:{port}"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from indexer.cli import main
-from indexer.corpus import STANDARD_TAXONOMY
+from indexer.corpus import shipped_corpus
+from service.cli import main
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_export_then_import_into_new_folder(runner: CliRunner, corpus_dir: Path,
     result = runner.invoke(main, ["import", str(out), "--corpus", str(target)])
     assert result.exit_code == 0, result.output
     assert "Standard-Taxonomie angelegt" in result.output
-    assert (target / "taxonomy.yaml").read_bytes() == STANDARD_TAXONOMY.read_bytes()
+    assert (target / "taxonomy.yaml").read_bytes() == (shipped_corpus() / "taxonomy.yaml").read_bytes()
     assert "10 geschrieben, 0 übersprungen, 0 abgelehnt" in result.output
     assert runner.invoke(main, ["validate", "--corpus", str(target)]).exit_code == 0
 

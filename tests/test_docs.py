@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from indexer.cli import main
+from service.cli import main
 from service.config import Settings
 
 ROOT = Path(__file__).parent.parent

@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from indexer.cli import main
 from service.app import create_app
+from service.cli import main
 from service.config import Settings
 from tests.conftest import assert_error
 

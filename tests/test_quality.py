@@ -13,10 +13,11 @@ import pytest
 from click.testing import CliRunner
 
 from indexer.build import BuildResult
-from indexer.cli import main
+from indexer.evalset import load_queries
 from service.app import load_searcher
+from service.cli import main
 from service.config import Settings
-from service.evaluation import format_report, load_queries, run, summarise
+from service.evaluation import format_report, run, summarise
 
 QUERIES = Path(__file__).parent / "eval" / "queries.yaml"
 FLOORS = {"dev": 0.71, "test": 0.76}

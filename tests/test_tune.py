@@ -12,10 +12,11 @@ from fastapi.testclient import TestClient
 
 from indexer.build import build_index
 from indexer.corpus import load_corpus
-from indexer.embedding import BUNDLED_MODEL, Embedder, default_cache_dir, resolve_model_path
+from indexer.embedding import BUNDLED_MODEL, Embedder, resolve_model_path
 from indexer.tune import TuneSettings, _batches, training_key, training_pairs, tune, variant
 from service.app import create_app
 from service.config import Settings
+from tests.conftest import CACHE_DIR
 
 FIXTURE = Path(__file__).parent / "fixtures" / "corpus"
 FAST = TuneSettings(max_seq_length=64, seed=7)
@@ -46,7 +47,7 @@ def test_variants_are_the_kinds_planners_type() -> None:
 @pytest.mark.slow
 def test_tuning_is_deterministic_and_the_tuned_index_serves(tmp_path: Path) -> None:
     records = load_corpus(FIXTURE).records
-    base = resolve_model_path(BUNDLED_MODEL, default_cache_dir())
+    base = resolve_model_path(BUNDLED_MODEL, CACHE_DIR)
     first = tune(base, BUNDLED_MODEL, records, tmp_path / "a", "query: ", "passage: ", FAST, progress=False)
     second = tune(base, BUNDLED_MODEL, records, tmp_path / "b", "query: ", "passage: ", FAST, progress=False)
     assert first.name == second.name

@@ -206,7 +206,7 @@ def test_feedback_is_stored_and_exported(driver: Any, service: Service, tmp_path
 
     out = tmp_path / "feedback.csv"
     env = {**os.environ, "ATLAS_FEEDBACK_DB": str(service.feedback_db)}
-    result = subprocess.run([sys.executable, "-m", "indexer.cli", "feedback", "export", "-o", str(out)],
+    result = subprocess.run([sys.executable, "-m", "service.cli", "feedback", "export", "-o", str(out)],
                             env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
