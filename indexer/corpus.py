@@ -17,8 +17,6 @@ from indexer.resources import bundled
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 URL_PATTERN = re.compile(r"^https?://[^\s/$.?#][^\s]*\.[^\s]+$|^https?://[^\s/$.?#][^\s]*$")
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)(.*)\Z", re.S)
-STATUSES = ("idee", "planung", "umsetzung", "verstetigt", "abgeschlossen")
-SPACE_TYPES = ("innenstadt", "quartier", "gewerbegebiet")
 
 # Field order as editors see it in a file (and as export writes it).
 FIELDS = (
@@ -90,8 +88,13 @@ class Taxonomy:
 
     def label(self, kind: str, slug: str) -> str:
         """German label for a slug, or the slug itself if unknown."""
-        entry = getattr(self, kind).get(slug) or {}
-        return str(entry.get("short") or entry.get("label") or slug)
+        return taxonomy_label(getattr(self, kind), slug)
+
+
+def taxonomy_label(entries: dict[str, dict[str, Any]], slug: str) -> str:
+    """The short or full label of a taxonomy entry, or the slug itself if unknown."""
+    entry = entries.get(slug) or {}
+    return str(entry.get("short") or entry.get("label") or slug)
 
 
 class CorpusError(Exception):

@@ -36,10 +36,20 @@ STOPWORDS = frozenset(
 _stemmer = Stemmer.Stemmer("german")
 
 
+# How people type umlauts without an umlaut key: written out (ä → ae, ß → ss) or dropped (ä → a, ß → s).
+UMLAUTS_WRITTEN_OUT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"})
+UMLAUTS_DROPPED = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "Ä": "A", "Ö": "O", "Ü": "U", "ß": "s"})
+
+
 def fold(text: str) -> str:
     """Lower-case, NFKC, and umlauts/ß written out (ä → ae, ß → ss) as people type without them."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    return text.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")
+    return unicodedata.normalize("NFKC", text).lower().translate(UMLAUTS_WRITTEN_OUT)
+
+
+def strip_accents(text: str) -> str:
+    """Lower-case with ß → ss and every diacritic removed ("Fußgängerzone" → "fussgangerzone")."""
+    plain = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).lower().replace("ß", "ss"))
+    return "".join(c for c in plain if not unicodedata.combining(c))
 
 
 @lru_cache(maxsize=65536)

@@ -20,10 +20,7 @@ from pathlib import Path
 
 from indexer.corpus import Record
 from indexer.embedding import Embedder, resolve_model_path
-from indexer.text import split_compound
-
-FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"})
-DROP = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "Ä": "A", "Ö": "O", "Ü": "U", "ß": "s"})
+from indexer.text import UMLAUTS_DROPPED, UMLAUTS_WRITTEN_OUT, split_compound
 
 
 @dataclass(frozen=True)
@@ -43,7 +40,7 @@ def variant(text: str, rng: random.Random) -> str:
     words = text.split()
     kind = rng.choice(("typo", "umlaut", "compound"))
     if kind == "umlaut" and any(c in text for c in "äöüÄÖÜß"):
-        return text.translate(FOLD if rng.random() < 0.5 else DROP)
+        return text.translate(UMLAUTS_WRITTEN_OUT if rng.random() < 0.5 else UMLAUTS_DROPPED)
     if kind == "compound":
         for i, word in enumerate(words):
             parts = split_compound(word.strip(".,;:!?"))

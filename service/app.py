@@ -16,7 +16,16 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from swagger_ui_bundle import swagger_ui_path
 
-from indexer.artifact import Artifact, IndexCorruptError, IndexNotFoundError, Manifest, current_build, load_build, load_current
+from indexer.artifact import (
+    Artifact,
+    IndexCorruptError,
+    IndexNotFoundError,
+    Manifest,
+    current_build,
+    load_build,
+    load_current,
+    package_version,
+)
 from indexer.embedding import Embedder, ModelLoadError
 from service import errors
 from service.config import Settings
@@ -156,7 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Atlas-Lotse",
         summary="Semantische Suche nach Smart-City-Lösungen für Planungsherausforderungen.",
-        version="0.1.0",
+        version=package_version(),
         lifespan=lifespan,
         docs_url=None,  # served by routes/docs.py from local assets instead of a CDN
         redoc_url=None,

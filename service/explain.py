@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from indexer.corpus import taxonomy_label
 from service.prompts import Prompts
 from service.schemas import ConversationState, ResultItem, Suggestion
 from service.search import Hit, SearchResult
@@ -22,8 +23,7 @@ class Presenter:
         self.labels = prompts.labels()
 
     def label(self, kind: str, slug: str) -> str:
-        entry = self.taxonomy.get(kind, {}).get(slug) or {}
-        return str(entry.get("short") or entry.get("label") or slug)
+        return taxonomy_label(self.taxonomy.get(kind, {}), slug)
 
     def program(self, record: dict[str, Any]) -> str:
         """The funding programme as planners read it: the label, and the programme's name where the record gives it."""

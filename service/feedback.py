@@ -7,7 +7,6 @@ optional comment. Nothing about the person: no IP address, no user agent, no ses
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
 import sqlite3
@@ -17,6 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
 
+from indexer.artifact import utc_now
 from service.errors import AtlasError
 from service.schemas import MAX_QUERY_CHARS, SolutionId
 
@@ -63,9 +63,6 @@ class FeedbackResponse(BaseModel):
     ok: bool
     id: int
 
-
-def utc_now() -> str:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _cell(value: str) -> str:

@@ -8,13 +8,12 @@ and it must be explainable. Synonyms live in the taxonomy, not here.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 from rapidfuzz.distance import DamerauLevenshtein
 
-from indexer.text import fold
+from indexer.text import fold, strip_accents
 
 TOKEN = re.compile(r"[a-z0-9]+")
 # A synonym this long also matches as the head of a compound ("Wohnquartier" ← "quartier").
@@ -30,10 +29,7 @@ FALSE_HEADS = ("rechenzentrum", "datenzentrum", "gesundheitszentrum", "rechenzen
 
 def _variants(text: str) -> set[str]:
     """The folded text, plus the same with umlauts dropped ("fussgangerzone") as people also type."""
-    folded = fold(text)
-    plain = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).lower().replace("ß", "ss"))
-    plain = "".join(c for c in plain if not unicodedata.combining(c))
-    return {folded, plain}
+    return {fold(text), strip_accents(text)}
 
 
 @dataclass(frozen=True)
