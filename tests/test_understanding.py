@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from indexer.corpus import STANDARD_TAXONOMY
+from indexer.corpus import shipped_corpus
 from service.understanding import Understanding
 
 
 @pytest.fixture(scope="module")
 def understanding() -> Understanding:
-    return Understanding(yaml.safe_load(STANDARD_TAXONOMY.read_text(encoding="utf-8")))
+    return Understanding(yaml.safe_load((shipped_corpus() / "taxonomy.yaml").read_text(encoding="utf-8")))
 
 
 @pytest.mark.parametrize(
