@@ -25,6 +25,7 @@ import struct
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -91,8 +92,70 @@ def _dequantize_q4(raw: memoryview, count: int) -> np.ndarray:
     return (values * scale).reshape(-1)
 
 
+class _Reader:
+    """A cursor over the model file: each read unpacks little-endian values and moves on."""
+
+    def __init__(self, data: memoryview, pos: int) -> None:
+        self.data = data
+        self.pos = pos
+
+    def take(self, fmt: str) -> tuple[Any, ...]:
+        values = struct.unpack_from(fmt, self.data, self.pos)
+        self.pos += struct.calcsize(fmt)
+        return values
+
+    def array(self, dtype: str, count: int) -> np.ndarray:
+        values = np.frombuffer(self.data, dtype, count, self.pos)
+        self.pos += values.nbytes
+        return values
+
+    def raw(self, size: int) -> bytes:
+        chunk = bytes(self.data[self.pos : self.pos + size])
+        self.pos += size
+        return chunk
+
+
+def _read_vocabulary(reader: _Reader, n_pieces: int) -> tuple[list[str], np.ndarray]:
+    (blob_len,) = reader.take("<Q")
+    offsets = reader.array("<u4", n_pieces + 1)
+    scores = reader.array("<f4", n_pieces).copy()
+    blob = reader.raw(blob_len)
+    return [blob[offsets[i] : offsets[i + 1]].decode("utf-8") for i in range(n_pieces)], scores
+
+
+def _read_norm_map(reader: _Reader) -> dict[int, tuple[int, ...]]:
+    n_norm, norm_bytes = reader.take("<iI")
+    end = reader.pos + norm_bytes
+    norm_map: dict[int, tuple[int, ...]] = {}
+    for _ in range(n_norm):
+        codepoint, n_out = reader.take("<IB")
+        norm_map[codepoint] = reader.take(f"<{n_out}I")
+    reader.pos = end
+    return norm_map
+
+
+def _read_tensors(reader: _Reader, path: Path) -> dict[str, np.ndarray]:
+    (n_tensors,) = reader.take("<i")
+    tensors = {}
+    for _ in range(n_tensors):
+        (name_len,) = reader.take("<H")
+        name = reader.raw(name_len).decode("ascii")
+        (dtype,) = reader.take("<B")
+        count, offset, nbytes = reader.take("<IQQ")
+        raw = reader.data[offset : offset + nbytes]
+        if len(raw) != nbytes:
+            raise ModelConversionError(f"{path}: tensor {name} is truncated.")
+        if dtype == 0:
+            tensors[name] = np.frombuffer(raw, "<f4", count).copy()
+        elif dtype == 1:
+            tensors[name] = _dequantize_q4(raw, count)
+        else:
+            raise ModelConversionError(f"{path}: tensor {name} has unknown dtype {dtype}.")
+    return tensors
+
+
 def parse_e5_file(path: Path) -> E5File:
-    """Parse the model file as ``e5_parse`` does.
+    """Parse the model file as ``e5_parse`` does: header, vocabulary, normalisation map, tensors.
 
     Raises:
         ModelConversionError: on a wrong magic number or a truncated file.
@@ -100,55 +163,16 @@ def parse_e5_file(path: Path) -> E5File:
     data = memoryview(path.read_bytes())
     if len(data) < 8 or bytes(data[:4]) != b"E5S1":
         raise ModelConversionError(f"{path} is not an E5S1 model file (bad magic or truncated).")
+    reader = _Reader(data, 8)
     try:
-        pos = 8
-        hidden, layers, heads, ffn, vocab, max_pos, type_vocab = struct.unpack_from("<7i", data, pos)
-        pos += 28
-        eps, qk = struct.unpack_from("<fi", data, pos)
-        pos += 8
+        hidden, layers, heads, ffn, vocab, max_pos, type_vocab = reader.take("<7i")
+        eps, qk = reader.take("<fi")
         if qk != QK:
             raise ModelConversionError(f"{path}: unexpected block size {qk} (expected {QK}).")
-        n_pieces, bos, eos, pad, unk = struct.unpack_from("<5i", data, pos)
-        pos += 20
-        (blob_len,) = struct.unpack_from("<Q", data, pos)
-        pos += 8
-        offsets = np.frombuffer(data, "<u4", n_pieces + 1, pos)
-        pos += 4 * (n_pieces + 1)
-        scores = np.frombuffer(data, "<f4", n_pieces, pos).copy()
-        pos += 4 * n_pieces
-        blob = bytes(data[pos : pos + blob_len])
-        pos += blob_len
-        pieces = [blob[offsets[i] : offsets[i + 1]].decode("utf-8") for i in range(n_pieces)]
-        n_norm, norm_bytes = struct.unpack_from("<iI", data, pos)
-        pos += 8
-        cursor, norm_map = pos, {}
-        for _ in range(n_norm):
-            codepoint, n_out = struct.unpack_from("<IB", data, cursor)
-            cursor += 5
-            norm_map[codepoint] = struct.unpack_from(f"<{n_out}I", data, cursor)
-            cursor += 4 * n_out
-        pos += norm_bytes
-        (n_tensors,) = struct.unpack_from("<i", data, pos)
-        pos += 4
-        tensors = {}
-        for _ in range(n_tensors):
-            (name_len,) = struct.unpack_from("<H", data, pos)
-            pos += 2
-            name = bytes(data[pos : pos + name_len]).decode("ascii")
-            pos += name_len
-            dtype = data[pos]
-            pos += 1
-            count, offset, nbytes = struct.unpack_from("<IQQ", data, pos)
-            pos += 20
-            raw = data[offset : offset + nbytes]
-            if len(raw) != nbytes:
-                raise ModelConversionError(f"{path}: tensor {name} is truncated.")
-            if dtype == 0:
-                tensors[name] = np.frombuffer(raw, "<f4", count).copy()
-            elif dtype == 1:
-                tensors[name] = _dequantize_q4(raw, count)
-            else:
-                raise ModelConversionError(f"{path}: tensor {name} has unknown dtype {dtype}.")
+        n_pieces, bos, eos, pad, unk = reader.take("<5i")
+        pieces, scores = _read_vocabulary(reader, n_pieces)
+        norm_map = _read_norm_map(reader)
+        tensors = _read_tensors(reader, path)
     except (struct.error, ValueError, UnicodeDecodeError, KeyError) as exc:
         raise ModelConversionError(f"{path} is truncated or corrupt: {exc}") from exc
     config = {
