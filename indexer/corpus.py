@@ -173,125 +173,149 @@ def _as_list(value: Any) -> list[Any] | None:
     return None
 
 
+@dataclass
+class _Check:
+    """The findings about one record, collected by the checks below."""
+
+    file: str
+    problems: list[Problem] = field(default_factory=list)
+
+    def err(self, fld: str, msg: str, fix: str) -> None:
+        self.problems.append(Problem(self.file, fld, msg, fix))
+
+    def warn(self, fld: str, msg: str, fix: str) -> None:
+        self.problems.append(Problem(self.file, fld, msg, fix, "warning"))
+
+    @property
+    def failed(self) -> bool:
+        return any(p.severity == "error" for p in self.problems)
+
+
+def _check_fields(check: _Check, data: dict[str, Any], expected_id: str | None) -> None:
+    """Unknown and missing fields, the id, and fields that must be plain text."""
+    known = set(FIELDS) | {"effects_intended", "effects_unintended", "description"}
+    for name in sorted(set(data) - known):
+        check.err(name, "unbekanntes Feld", f"Entfernen Sie '{name}' oder prüfen Sie die Schreibweise ({', '.join(FIELDS)}).")
+    for name in REQUIRED:
+        value = data.get(name)
+        if value is None or (isinstance(value, str | list) and not value):
+            check.err(name, "Pflichtfeld fehlt oder ist leer", f"Tragen Sie '{name}' ein (siehe corpus/README.md).")
+    rid = str(data.get("id") or "")
+    if rid and not ID_PATTERN.match(rid):
+        check.err("id", f"'{rid}' ist keine gültige Kennung", "Nur Kleinbuchstaben a–z, Ziffern und Bindestriche, z. B. 'ulm-besuchertrend'.")
+    if rid and expected_id is not None and rid != expected_id:
+        check.err("id", f"'{rid}' passt nicht zum Dateinamen '{expected_id}.md'",
+                  f"Benennen Sie die Datei in '{rid}.md' um oder setzen Sie id: {expected_id}.")
+    for name in ("title", "summary", "municipality", "state", "program", "program_detail"):
+        if name in data and data[name] is not None and not isinstance(data[name], str | int | float):
+            check.err(name, "muss ein Text sein", f"Schreiben Sie '{name}' als einfachen Text in eine Zeile.")
+
+
+def _check_lists(check: _Check, data: dict[str, Any], taxonomy: Taxonomy) -> dict[str, list[str]]:
+    """The list fields, cleaned; taxonomy values must be known and unique; sources must be URLs."""
+    lists: dict[str, list[str]] = {}
+    for name in LIST_FIELDS:
+        value = _as_list(data.get(name))
+        if value is None:
+            check.err(name, "muss eine Liste sein", f"Schreiben Sie '{name}' als Liste, z. B. {name}: [wert1, wert2].")
+            value = []
+        lists[name] = [str(v).strip() for v in value if v is not None and str(v).strip()]
+    vocab = {"space_types": taxonomy.space_types, "themes": taxonomy.themes, "raumwirkungen": taxonomy.raumwirkungen}
+    for name, allowed in vocab.items():
+        for slug in lists[name]:
+            if slug not in allowed:
+                check.err(name, f"unbekannter Wert '{slug}'", f"Erlaubt sind: {', '.join(allowed)} (corpus/taxonomy.yaml).")
+        if len(set(lists[name])) != len(lists[name]):
+            check.err(name, "Wert doppelt angegeben", "Nennen Sie jeden Wert nur einmal.")
+    for url in lists["sources"]:
+        if not URL_PATTERN.match(url):
+            check.err("sources", f"'{url}' ist keine URL", "Geben Sie vollständige Adressen an, beginnend mit https:// oder http://.")
+    return lists
+
+
+def _check_vocabulary(check: _Check, data: dict[str, Any], taxonomy: Taxonomy) -> tuple[str, str, str]:
+    """Programme, status and date; returns them cleaned."""
+    program = str(data.get("program") or "").strip()
+    if program and taxonomy.programs and program not in taxonomy.programs:
+        check.err("program", f"unbekanntes Programm '{program}'",
+                  f"Erlaubt sind: {', '.join(taxonomy.programs)} (corpus/taxonomy.yaml); den Namen des Programms nennt program_detail.")
+    status = str(data.get("status") or "")
+    if status and status not in taxonomy.status:
+        check.err("status", f"unbekannter Status '{status}'", f"Erlaubt sind: {', '.join(taxonomy.status)}.")
+    updated = data.get("updated")
+    updated = str((updated.isoformat() if isinstance(updated, dt.date) else updated) or "")
+    if updated:
+        try:
+            dt.date.fromisoformat(updated)
+        except ValueError:
+            check.err("updated", f"'{updated}' ist kein Datum", "Schreiben Sie das Datum als JJJJ-MM-TT, z. B. 2026-11-27.")
+    return program, status, updated
+
+
+def _check_effects(check: _Check, data: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """``effects: {intended, unintended}`` (or the flat import columns); returns both lists."""
+    effects = data.get("effects")
+    intended = _as_list(data.get("effects_intended"))
+    unintended = _as_list(data.get("effects_unintended"))
+    if effects is not None:
+        if not isinstance(effects, dict) or set(effects) - {"intended", "unintended"}:
+            check.err("effects", "muss 'intended' und 'unintended' enthalten",
+                      "Schreiben Sie effects: mit den Unterlisten intended: und unintended:.")
+        else:
+            intended = _as_list(effects.get("intended"))
+            unintended = _as_list(effects.get("unintended"))
+    if intended is None or unintended is None:
+        check.err("effects", "Wirkungen müssen Listen sein", "Schreiben Sie intended: und unintended: als Listen.")
+        intended, unintended = [], []
+    return [str(v).strip() for v in intended if v and str(v).strip()], [str(v).strip() for v in unintended if v and str(v).strip()]
+
+
+def _check_guidelines(check: _Check, description: str, lists: dict[str, list[str]], intended: list[str],
+                      unintended: list[str]) -> None:
+    """Editorial guidelines: warnings only, so shorter atlases still import and index."""
+    words = len(description.split())
+    if description and not BODY_WORDS[0] <= words <= BODY_WORDS[1]:
+        check.warn("description", f"{words} Wörter", f"Empfohlen sind {BODY_WORDS[0]}–{BODY_WORDS[1]} Wörter.")
+    if lists["challenges"] and not CHALLENGES[0] <= len(lists["challenges"]) <= CHALLENGES[1]:
+        check.warn("challenges", f"{len(lists['challenges'])} Herausforderungen", f"Empfohlen sind {CHALLENGES[0]}–{CHALLENGES[1]}.")
+    if not INDICATORS[0] <= len(lists["indicators"]) <= INDICATORS[1]:
+        check.warn("indicators", f"{len(lists['indicators'])} Indikatoren", f"Empfohlen sind {INDICATORS[0]}–{INDICATORS[1]}.")
+    if not intended or not unintended:
+        check.warn("effects", "beabsichtigte oder unbeabsichtigte Wirkungen fehlen", "Ergänzen Sie beide Listen unter effects:.")
+
+
 def check_record(data: dict[str, Any], body: str, file: str, taxonomy: Taxonomy,
                  expected_id: str | None = None) -> tuple[Record | None, list[Problem]]:
     """Check one record's fields against the schema and taxonomy.
 
     Returns the record (None if any error) and every problem found, errors and warnings.
     """
-    problems: list[Problem] = []
-
-    def err(fld: str, msg: str, fix: str) -> None:
-        problems.append(Problem(file, fld, msg, fix))
-
-    def warn(fld: str, msg: str, fix: str) -> None:
-        problems.append(Problem(file, fld, msg, fix, "warning"))
-
-    known = set(FIELDS) | {"effects_intended", "effects_unintended", "description"}
-    for name in sorted(set(data) - known):
-        err(name, "unbekanntes Feld", f"Entfernen Sie '{name}' oder prüfen Sie die Schreibweise ({', '.join(FIELDS)}).")
-    for name in REQUIRED:
-        value = data.get(name)
-        if value is None or (isinstance(value, str | list) and not value):
-            err(name, "Pflichtfeld fehlt oder ist leer", f"Tragen Sie '{name}' ein (siehe corpus/README.md).")
-
-    rid = str(data.get("id") or "")
-    if rid and not ID_PATTERN.match(rid):
-        err("id", f"'{rid}' ist keine gültige Kennung", "Nur Kleinbuchstaben a–z, Ziffern und Bindestriche, z. B. 'ulm-besuchertrend'.")
-    if rid and expected_id is not None and rid != expected_id:
-        err("id", f"'{rid}' passt nicht zum Dateinamen '{expected_id}.md'", f"Benennen Sie die Datei in '{rid}.md' um oder setzen Sie id: {expected_id}.")
-
-    for name in ("title", "summary", "municipality", "state", "program", "program_detail"):
-        if name in data and data[name] is not None and not isinstance(data[name], str | int | float):
-            err(name, "muss ein Text sein", f"Schreiben Sie '{name}' als einfachen Text in eine Zeile.")
-
-    lists: dict[str, list[str]] = {}
-    for name in LIST_FIELDS:
-        value = _as_list(data.get(name))
-        if value is None:
-            err(name, "muss eine Liste sein", f"Schreiben Sie '{name}' als Liste, z. B. {name}: [wert1, wert2].")
-            value = []
-        lists[name] = [str(v).strip() for v in value if v is not None and str(v).strip()]
-
-    vocab = {"space_types": taxonomy.space_types, "themes": taxonomy.themes, "raumwirkungen": taxonomy.raumwirkungen}
-    for name, allowed in vocab.items():
-        for slug in lists[name]:
-            if slug not in allowed:
-                err(name, f"unbekannter Wert '{slug}'", f"Erlaubt sind: {', '.join(allowed)} (corpus/taxonomy.yaml).")
-        if len(set(lists[name])) != len(lists[name]):
-            err(name, "Wert doppelt angegeben", "Nennen Sie jeden Wert nur einmal.")
-
-    program = str(data.get("program") or "").strip()
-    if program and taxonomy.programs and program not in taxonomy.programs:
-        err("program", f"unbekanntes Programm '{program}'",
-            f"Erlaubt sind: {', '.join(taxonomy.programs)} (corpus/taxonomy.yaml); den Namen des Programms nennt program_detail.")
-
-    status = str(data.get("status") or "")
-    if status and status not in taxonomy.status:
-        err("status", f"unbekannter Status '{status}'", f"Erlaubt sind: {', '.join(taxonomy.status)}.")
-
-    for url in lists["sources"]:
-        if not URL_PATTERN.match(url):
-            err("sources", f"'{url}' ist keine URL", "Geben Sie vollständige Adressen an, beginnend mit https:// oder http://.")
-
-    updated = data.get("updated")
-    if isinstance(updated, dt.date):
-        updated = updated.isoformat()
-    updated = str(updated or "")
-    if updated:
-        try:
-            dt.date.fromisoformat(updated)
-        except ValueError:
-            err("updated", f"'{updated}' ist kein Datum", "Schreiben Sie das Datum als JJJJ-MM-TT, z. B. 2026-11-27.")
-
-    effects = data.get("effects")
-    intended = _as_list(data.get("effects_intended"))
-    unintended = _as_list(data.get("effects_unintended"))
-    if effects is not None:
-        if not isinstance(effects, dict) or set(effects) - {"intended", "unintended"}:
-            err("effects", "muss 'intended' und 'unintended' enthalten", "Schreiben Sie effects: mit den Unterlisten intended: und unintended:.")
-        else:
-            intended = _as_list(effects.get("intended"))
-            unintended = _as_list(effects.get("unintended"))
-    if intended is None or unintended is None:
-        err("effects", "Wirkungen müssen Listen sein", "Schreiben Sie intended: und unintended: als Listen.")
-        intended, unintended = [], []
-    intended = [str(v).strip() for v in intended if v and str(v).strip()]
-    unintended = [str(v).strip() for v in unintended if v and str(v).strip()]
-
+    check = _Check(file)
+    _check_fields(check, data, expected_id)
+    lists = _check_lists(check, data, taxonomy)
+    program, status, updated = _check_vocabulary(check, data, taxonomy)
+    intended, unintended = _check_effects(check, data)
     # ";" separates list items in CSV files, so it cannot appear inside one (import/export round trip).
     for name, values in [*lists.items(), ("effects", intended + unintended)]:
         for value in values:
             if ";" in value:
-                err(name, f"Eintrag enthält ein Semikolon: '{value[:60]}'",
-                    "Verwenden Sie ein Komma oder legen Sie zwei Einträge an (';' trennt Listeneinträge in CSV).")
-
+                check.err(name, f"Eintrag enthält ein Semikolon: '{value[:60]}'",
+                          "Verwenden Sie ein Komma oder legen Sie zwei Einträge an (';' trennt Listeneinträge in CSV).")
     description = (body if body is not None else str(data.get("description") or "")).strip()
     if not description:
-        err("description", "Beschreibungstext fehlt", "Schreiben Sie unter die Kopfdaten (nach dem zweiten ---) eine Beschreibung.")
-
-    # Editorial guidelines: warnings only, so shorter atlases still import and index.
-    words = len(description.split())
-    if description and not BODY_WORDS[0] <= words <= BODY_WORDS[1]:
-        warn("description", f"{words} Wörter", f"Empfohlen sind {BODY_WORDS[0]}–{BODY_WORDS[1]} Wörter.")
-    if lists["challenges"] and not CHALLENGES[0] <= len(lists["challenges"]) <= CHALLENGES[1]:
-        warn("challenges", f"{len(lists['challenges'])} Herausforderungen", f"Empfohlen sind {CHALLENGES[0]}–{CHALLENGES[1]}.")
-    if not INDICATORS[0] <= len(lists["indicators"]) <= INDICATORS[1]:
-        warn("indicators", f"{len(lists['indicators'])} Indikatoren", f"Empfohlen sind {INDICATORS[0]}–{INDICATORS[1]}.")
-    if not intended or not unintended:
-        warn("effects", "beabsichtigte oder unbeabsichtigte Wirkungen fehlen", "Ergänzen Sie beide Listen unter effects:.")
-
-    if any(p.severity == "error" for p in problems):
-        return None, problems
+        check.err("description", "Beschreibungstext fehlt", "Schreiben Sie unter die Kopfdaten (nach dem zweiten ---) eine Beschreibung.")
+    _check_guidelines(check, description, lists, intended, unintended)
+    if check.failed:
+        return None, check.problems
     record = Record(
-        id=rid, title=str(data["title"]).strip(), summary=str(data["summary"]).strip(),
+        id=str(data["id"]), title=str(data["title"]).strip(), summary=str(data["summary"]).strip(),
         space_types=lists["space_types"], themes=lists["themes"], challenges=lists["challenges"],
         municipality=str(data["municipality"]).strip(), state=str(data["state"]).strip(),
-        program=program, program_detail=str(data.get("program_detail") or "").strip(), status=status, sources=lists["sources"], updated=updated,
-        description=description, raumwirkungen=lists["raumwirkungen"], effects_intended=intended,
+        program=program, program_detail=str(data.get("program_detail") or "").strip(), status=status, sources=lists["sources"],
+        updated=updated, description=description, raumwirkungen=lists["raumwirkungen"], effects_intended=intended,
         effects_unintended=unintended, indicators=lists["indicators"],
     )
-    return record, problems
+    return record, check.problems
 
 
 def parse_file(path: Path, taxonomy: Taxonomy, root: Path | None = None) -> tuple[Record | None, list[Problem]]:
