@@ -8,7 +8,7 @@ PORT   ?= 8000
 BROWSER_STAMP := tests/browser/node_modules/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install browser-deps run index test bench validate clean
+.PHONY: install browser-deps run index lint test bench validate clean
 
 install: $(STAMP)
 
@@ -40,7 +40,12 @@ run: index
 validate: install
 	$(BIN)/atlas validate
 
-test: install browser-deps
+# The gate: lint and strict types (indexer/, service/) before the tests.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: install browser-deps lint
 	$(BIN)/python -m pytest
 
 bench: index

@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from indexer.corpus import RecordDict
+
 FORMAT_VERSION = 2  # 2: adds the BM25 folder
 MANIFEST, INDEX, RECORDS, CHALLENGES = "manifest.json", "index.faiss", "records.json", "challenges.npy"
 TAXONOMY = "taxonomy.json"
@@ -79,7 +81,7 @@ class Artifact:
     path: Path
     manifest: Manifest
     index: Any  # faiss.Index
-    records: list[dict[str, Any]]
+    records: list[RecordDict]
     taxonomy: dict[str, dict[str, dict[str, Any]]]
     lexical: Any  # bm25s.BM25
     challenge_vectors: np.ndarray
@@ -95,14 +97,14 @@ def utc_now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def _challenge_offsets(records: list[dict[str, Any]]) -> list[int]:
+def _challenge_offsets(records: list[RecordDict]) -> list[int]:
     offsets = [0]
     for record in records:
         offsets.append(offsets[-1] + len(record.get("challenges") or []))
     return offsets
 
 
-def write_build(index_root: Path, records: list[dict[str, Any]], taxonomy: dict[str, Any], vectors: np.ndarray,
+def write_build(index_root: Path, records: list[RecordDict], taxonomy: dict[str, Any], vectors: np.ndarray,
                 challenge_vectors: np.ndarray, lexical: Any, manifest: Manifest, detector: np.ndarray | None = None) -> Path:
     """Write a complete build next to the live one, check it, then switch ``current`` to it.
 

@@ -5,9 +5,10 @@ The service adds serve, eval and feedback to this group (service/cli.py, the ent
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 
@@ -18,7 +19,7 @@ from indexer.settings import IndexerSettings
 S = TypeVar("S", bound=IndexerSettings)
 
 
-def settings_with(cls: type[S], **overrides: object) -> S:
+def settings_with(cls: type[S], **overrides: Any) -> S:
     """Settings from the environment, with the options given on the command line taking precedence."""
     return cls(**{k: v for k, v in overrides.items() if v is not None})
 
@@ -32,6 +33,8 @@ def _print_problems(problems: list[Problem]) -> None:
 @click.version_option(package_name="atlas-lotse")
 def main() -> None:
     """Atlas-Lotse: Smart-City-Lösungen pflegen, indexieren und durchsuchbar machen."""
+    # Progress and first-use messages (e.g. the one-time model conversion) reach editors on the terminal.
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
 
 
 CORPUS_OPTION = click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=None,

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import yaml
 
@@ -101,6 +101,29 @@ class CorpusError(Exception):
     """The corpus cannot be read at all (missing folder, missing taxonomy)."""
 
 
+class RecordDict(TypedDict):
+    """A record as it travels: the flat shape of import/export, the index sidecar and the API."""
+
+    id: str
+    title: str
+    summary: str
+    space_types: list[str]
+    themes: list[str]
+    raumwirkungen: list[str]
+    challenges: list[str]
+    effects_intended: list[str]
+    effects_unintended: list[str]
+    indicators: list[str]
+    municipality: str
+    state: str
+    program: str
+    program_detail: str
+    status: str
+    sources: list[str]
+    updated: str
+    description: str
+
+
 @dataclass
 class Record:
     """One solution: front matter fields plus the Markdown body (the description)."""
@@ -124,7 +147,7 @@ class Record:
     indicators: list[str] = field(default_factory=list)
     program_detail: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> RecordDict:
         """All fields as a flat dictionary (the shape of import/export and the index sidecar)."""
         return {
             "id": self.id, "title": self.title, "summary": self.summary,

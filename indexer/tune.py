@@ -93,7 +93,9 @@ def _batches(pairs: list[tuple[str, str, str]], size: int, rng: random.Random) -
     rng.shuffle(pool)
     batches: list[list[tuple[str, str, str]]] = []
     while pool:
-        batch, seen, rest = [], set(), []
+        batch: list[tuple[str, str, str]] = []
+        seen: set[str] = set()
+        rest: list[tuple[str, str, str]] = []
         for pair in pool:
             if len(batch) < size and pair[0] not in seen:
                 batch.append(pair)

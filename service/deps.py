@@ -2,30 +2,43 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 from fastapi import Depends, Request
+from fastapi.templating import Jinja2Templates
 
 from service.config import Settings
 from service.conversation import Conversation
 from service.explain import Presenter
 from service.search import Searcher
 
+if TYPE_CHECKING:
+    from service.app import LiveIndex
+
+
+def _live(request: Request) -> LiveIndex:
+    return cast("LiveIndex", request.state.live)
+
 
 def get_searcher(request: Request) -> Searcher:
-    return request.state.live.current().searcher
+    return _live(request).current().searcher
 
 
 def get_presenter(request: Request) -> Presenter:
-    return request.state.live.current().presenter
+    return _live(request).current().presenter
 
 
 def get_conversation(request: Request) -> Conversation:
-    return request.state.live.current().conversation
+    return _live(request).current().conversation
+
+
+def templates(request: Request) -> Jinja2Templates:
+    """The page templates (web/templates), set up once in create_app."""
+    return cast(Jinja2Templates, request.app.state.templates)
 
 
 def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    return cast(Settings, request.app.state.settings)
 
 
 SearcherDep = Annotated[Searcher, Depends(get_searcher)]

@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     def respond(request: Request, status: int, message: str, errors: list[dict[str, Any]] | None = None) -> Response:
         if wants_html(request):
-            templates = request.app.state.templates
+            templates = cast(Jinja2Templates, request.app.state.templates)
             return templates.TemplateResponse(request, "error.html", {"status": status, "message": message}, status_code=status)
         return JSONResponse(error_body(status, message, errors), status_code=status)
 
@@ -110,7 +111,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def handle_validation(request: Request, exc: RequestValidationError) -> Response:
         errors = [dict(zip(("field", "message"), _validation_message(request, e), strict=True)) for e in exc.errors()]
-        return respond(request, 422, errors[0]["message"] if errors else text(request, "invalid_request"), errors)
+        return respond(request, 422, str(errors[0]["message"]) if errors else text(request, "invalid_request"), errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def handle_http(request: Request, exc: StarletteHTTPException) -> Response:

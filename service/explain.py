@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from indexer.corpus import taxonomy_label
+from indexer.corpus import RecordDict, taxonomy_label
 from service.prompts import Prompts
 from service.schemas import ConversationState, ResultItem, Suggestion
 from service.search import Hit, SearchResult
@@ -25,7 +25,7 @@ class Presenter:
     def label(self, kind: str, slug: str) -> str:
         return taxonomy_label(self.taxonomy.get(kind, {}), slug)
 
-    def program(self, record: dict[str, Any]) -> str:
+    def program(self, record: RecordDict) -> str:
         """The funding programme as planners read it: the label, and the programme's name where the record gives it."""
         label = self.label("programs", str(record["program"]))
         detail = str(record.get("program_detail") or "")

@@ -16,12 +16,13 @@ alike (a raw similarity threshold does not: fine-tuning changes the scale of cos
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from indexer.artifact import Artifact
+from indexer.corpus import RecordDict
 from indexer.domain import on_topic_probability
 from indexer.embedding import Embedder
 from indexer.text import analyze, correct
@@ -42,11 +43,23 @@ class Ranking:
     min_on_topic: float = 0.3  # refuse when the index's domain detector gives P(planning question) below this
 
 
+@dataclass(frozen=True)
+class ScoreParts:
+    """The parts of the score for every record (arrays in index order), and what the question was embedded as."""
+
+    vector: np.ndarray  # the question's unit vector
+    dense: np.ndarray  # cosine of question and record
+    challenge: np.ndarray  # best cosine of question and one of the record's challenge phrases (-1: none)
+    lexical: np.ndarray  # BM25, 0–1, scaled by how many question terms the corpus knows
+    space: np.ndarray  # 1 where the record has a space type the question names
+    on_topic: float  # the domain detector's probability that the corpus answers this question
+
+
 @dataclass
 class Hit:
     """One ranked solution and why it matched."""
 
-    record: dict[str, Any]
+    record: RecordDict
     score: float
     matched_challenge: str | None
     challenge_score: float | None
@@ -82,11 +95,11 @@ class Searcher:
     def count(self) -> int:
         return len(self.artifact.records)
 
-    def get(self, solution_id: str) -> dict[str, Any] | None:
+    def get(self, solution_id: str) -> RecordDict | None:
         index = self.by_id.get(solution_id)
         return None if index is None else self.artifact.records[index]
 
-    def components(self, query: str, space_types: list[str]) -> dict[str, Any]:
+    def components(self, query: str, space_types: list[str]) -> ScoreParts:
         """The parts of the score for every record: dense, challenge, lexical (0–1) and space match.
 
         Parts whose weight is zero in the current ranking are not computed (they stay zero).
@@ -120,26 +133,26 @@ class Searcher:
         on_topic = 1.0
         if self.artifact.detector is not None:
             on_topic = on_topic_probability(self.artifact.detector, vector[0])
-        return {"vector": vector[0], "dense": dense, "challenge": challenge, "lexical": lexical, "space": space,
-                "on_topic": on_topic}
+        return ScoreParts(vector[0], dense, challenge, lexical, space, on_topic)
 
-    def fuse(self, parts: dict[str, Any]) -> np.ndarray:
+    def fuse(self, parts: ScoreParts) -> np.ndarray:
         """Weighted sum of the parts."""
         r = self.ranking
-        return parts["dense"] + r.w_challenge * np.maximum(parts["challenge"], 0.0) \
-            + r.w_lexical * parts["lexical"] + r.w_space * parts["space"]
+        fused: np.ndarray = parts.dense + r.w_challenge * np.maximum(parts.challenge, 0.0) + r.w_lexical * parts.lexical \
+            + r.w_space * parts.space
+        return fused
 
-    def refuses(self, parts: dict[str, Any]) -> bool:
+    def refuses(self, parts: ScoreParts) -> bool:
         """Nothing fits: the domain detector finds this is not a question the corpus answers."""
-        return parts["on_topic"] < self.ranking.min_on_topic
+        return parts.on_topic < self.ranking.min_on_topic
 
-    def search(self, query: str, limit: int = 5, space_type: str | None = None, themes: list[str] | None = None,
-               status: list[str] | None = None, exclude: set[str] | None = None) -> SearchResult:
+    def search(self, query: str, limit: int = 5, space_type: str | None = None, themes: Sequence[str] | None = None,
+               status: Sequence[str] | None = None, exclude: set[str] | None = None) -> SearchResult:
         """Top ``limit`` records for ``query``; facets filter, detected space types re-rank."""
         detected = self.understanding.detect_space_types(query)
         parts = self.components(query, [space_type] if space_type else detected)
         fused = self.fuse(parts)
-        vector = parts["vector"]
+        vector = parts.vector
         if self.refuses(parts):
             return SearchResult(query, [], space_type, detected, no_match=True)
         order = np.argsort(-fused, kind="stable")

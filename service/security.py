@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -92,9 +92,8 @@ class ApiCORSMiddleware:
 
 def _with_headers(handler: Callable[..., Any], headers: list[tuple[str, str]]) -> Callable[[Request, Exception], Awaitable[Response]]:
     async def handle(request: Request, exc: Exception) -> Response:
-        response = handler(request, exc)
-        if inspect.isawaitable(response):
-            response = await response
+        result = handler(request, exc)
+        response = cast(Response, await result if inspect.isawaitable(result) else result)
         for name, value in headers:
             response.headers[name] = value
         return response

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from service.config import Settings
-from service.deps import PresenterDep, SearcherDep, SettingsDep
+from service.deps import PresenterDep, SearcherDep, SettingsDep, templates
 from service.explain import Presenter
 from service.search import Searcher
 
@@ -22,7 +22,7 @@ def _chat(request: Request, template: str, searcher: Searcher, presenter: Presen
         **{kind: [(slug, presenter.label(kind, slug)) for slug in searcher.artifact.taxonomy.get(kind, {})]
            for kind in ("space_types", "themes")},
     }
-    return request.app.state.templates.TemplateResponse(request, template, context)
+    return templates(request).TemplateResponse(request, template, context)
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -40,13 +40,13 @@ def show_embed(request: Request, searcher: SearcherDep, presenter: PresenterDep,
 @router.get("/barrierefreiheit", response_class=HTMLResponse, include_in_schema=False)
 def show_accessibility(request: Request) -> HTMLResponse:
     """The accessibility statement (a template the operator completes)."""
-    return request.app.state.templates.TemplateResponse(request, "barrierefreiheit.html", {})
+    return templates(request).TemplateResponse(request, "barrierefreiheit.html", {})
 
 
 @router.get("/datenschutz", response_class=HTMLResponse, include_in_schema=False)
 def show_privacy(request: Request) -> HTMLResponse:
     """What the service stores and what it does not."""
-    return request.app.state.templates.TemplateResponse(request, "datenschutz.html", {})
+    return templates(request).TemplateResponse(request, "datenschutz.html", {})
 
 
 @router.get("/widget.js", include_in_schema=False)
