@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -23,12 +24,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(env: dict[str, str], port: int | None = None) -> Iterator[str]:
-    """Yield the base URL once /api/health answers; the process is stopped afterwards, whatever happens."""
+def running_server(env: dict[str, str], port: int | None = None, atlas: list[str] | None = None,
+                   cwd: Path | None = None) -> Iterator[str]:
+    """Yield the base URL once /api/health answers; the process is stopped afterwards, whatever happens.
+
+    ``atlas`` is the command that runs the CLI (default: this interpreter's ``-m service.cli``).
+    """
     port = port or free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [*(atlas or [sys.executable, "-m", "service.cli"]), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + START_TIMEOUT

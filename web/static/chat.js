@@ -18,12 +18,8 @@
   var busy = false;
   var counter = 0;
 
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = text;
-    return node;
-  }
+  var el = window.AtlasDom.el;
+  var requestJSON = window.AtlasDom.requestJSON;
 
   function list(value) {
     return Array.isArray(value) ? value.map(String) : [];
@@ -42,13 +38,11 @@
     return item;
   }
 
-  // The API answers in the current shape (suggestions as {label, message}, a state) or the older one
-  // (suggestions as strings, no state); both become the same plain object here.
+  // The answer as plain, checked values (suggestions as {label, message}, a state object or null).
   function normalize(body) {
     var suggestions = (Array.isArray(body.suggestions) ? body.suggestions : []).map(function (s) {
-      if (typeof s === "string") return { label: s, message: s };
       s = s || {};
-      return { label: String(s.label || s.message || ""), message: String(s.message || s.label || "") };
+      return { label: String(s.label || ""), message: String(s.message || "") };
     }).filter(function (s) { return s.label && s.message; });
     return {
       message: String(body.message || ""),
@@ -104,12 +98,8 @@
     if (target.dataset.loaded) return;
     target.dataset.loaded = "1";
     target.textContent = "Details werden geladen …";
-    fetch("/api/solutions/" + encodeURIComponent(id), { headers: { "Accept": "application/json" } })
-      .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
-      .then(function (res) {
-        if (!res.ok) throw new Error(res.body && res.body.error);
-        showDetails(target, res.body);
-      })
+    requestJSON("/api/solutions/" + encodeURIComponent(id), undefined, "Die Details konnten nicht geladen werden.")
+      .then(function (body) { showDetails(target, body); })
       .catch(function (err) {
         target.textContent = (err && err.message) || "Die Details konnten nicht geladen werden.";
         delete target.dataset.loaded;
@@ -194,14 +184,9 @@
       }
       var button = fb.querySelector(".feedback-send");
       button.disabled = true;
-      fetch("/api/feedback", {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "Accept": "application/json" },
-        body: JSON.stringify({ query: question, result_ids: resultIds, helpful: choice.value === "true", comment: comment.value })
-      })
-        .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
-        .then(function (res) {
-          if (!res.ok) throw new Error(res.body && res.body.error);
+      var rating = { query: question, result_ids: resultIds, helpful: choice.value === "true", comment: comment.value };
+      requestJSON("/api/feedback", rating, "Ihre Rückmeldung konnte nicht gesendet werden.")
+        .then(function () {
           Array.prototype.forEach.call(fb.querySelectorAll("fieldset, label, textarea, button"), function (node) { node.remove(); });
           status.textContent = "Vielen Dank für Ihre Rückmeldung.";
           status.focus();  // the button that had focus is gone; keep the user where the form was
@@ -247,17 +232,10 @@
     if (!origin) input.value = "";
     setBusy(true);
     var filter = facets();
-    fetch("/api/chat", {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "Accept": "application/json" },
-      body: JSON.stringify({ message: text, state: state, space_type: filter.space_type, themes: filter.themes })
-    })
-      .then(function (r) {
-        return r.json().then(function (body) { return { ok: r.ok, body: body }; }, function () { return { ok: false, body: {} }; });
-      })
-      .then(function (res) {
-        if (!res.ok) throw new Error(res.body.error || "Die Anfrage ist fehlgeschlagen. Bitte versuchen Sie es erneut.");
-        var body = normalize(res.body);
+    var turn = { message: text, state: state, space_type: filter.space_type, themes: filter.themes };
+    requestJSON("/api/chat", turn, "Die Anfrage ist fehlgeschlagen. Bitte versuchen Sie es erneut.")
+      .then(function (raw) {
+        var body = normalize(raw);
         state = body.state;
         // Build the whole answer first, then add it once, so screen readers announce it complete.
         var answer = message("Assistent:", "assistant", body.message);

@@ -5,6 +5,7 @@
   var framed = window.parent !== window;
 
   // The host may pass its accent colour; it is used only if white text on it keeps AA contrast (4.5:1).
+  // Also in widget.js: that copy runs in the host page, this one inside the iframe (separate documents).
   function luminance(hex) {
     var rgb = hex.length === 4 ? hex.slice(1).split("").map(function (c) { return c + c; }) : hex.slice(1).match(/../g);
     var channels = rgb.map(function (c) {

@@ -120,12 +120,7 @@
 
   function byId(id) { return document.getElementById(id); }
 
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = text;
-    return node;
-  }
+  var el = window.AtlasDom.el;
 
   // The pressed button is gone after a removal: focus the next one, or the heading when the list is empty.
   function focusAfterRemoval(list) {

@@ -18,6 +18,7 @@
   var frameTitle = "Atlas-Lotse – Chat mit dem automatischen Assistenten";
   var uid = Math.random().toString(36).slice(2, 8);
 
+  // Also in embed.js: this copy runs in the host page, that one inside the iframe (separate documents).
   function luminance(hex) {
     var rgb = hex.length === 4 ? hex.slice(1).split("").map(function (c) { return c + c; }) : hex.slice(1).match(/../g);
     var channels = rgb.map(function (c) {
