@@ -28,6 +28,13 @@ REQUIRED = (
     "id", "title", "summary", "space_types", "themes", "challenges", "municipality",
     "state", "program", "status", "sources", "updated",
 )
+# The status rule (corpus/README.md): a body that doubts whether the measure runs at all, or is in regular
+# operation, must not carry a status that claims it.
+_DOUBT = r"(nicht sicher|unsicher|ist offen|offen,|offen ist|nicht bekannt|unklar|nicht hervor)"
+DOUBTS_OPERATION = re.compile(
+    rf"\bob\b[^.]*\b(tatsächlich|weiterbetrieben|weiter|noch|dauerhaft)\b[^.]*{_DOUBT}|wie es danach weiterging|heute steht", re.I)
+DOUBTS_STATE = re.compile(
+    rf"\b(umsetzungsstand|stand|wie weit|fortgeschritten|regelbetrieb|dauerhaft|heute|umgesetzt)\b[^.]*{_DOUBT}", re.I)
 # Editorial guidelines: outside these ranges a record still imports and indexes, with a warning.
 BODY_WORDS = (120, 250)
 CHALLENGES = (3, 6)
@@ -307,6 +314,18 @@ def _check_guidelines(check: _Check, description: str, lists: dict[str, list[str
         check.warn("effects", "beabsichtigte oder unbeabsichtigte Wirkungen fehlen", "Ergänzen Sie beide Listen unter effects:.")
 
 
+def _check_status_rule(check: _Check, status: str, description: str) -> None:
+    """Warn where the body hedges but the status does not (the status rule in corpus/README.md)."""
+    doubt = DOUBTS_OPERATION.search(description) if status in ("umsetzung", "verstetigt") else None
+    if status == "verstetigt":
+        doubt = doubt or DOUBTS_STATE.search(description)
+    if doubt:
+        sentence = doubt.group(0)[:80]
+        check.warn("status", f"Status '{status}', aber die Beschreibung zweifelt am Betrieb („{sentence} …“)",
+                   "verstetigt nur mit Beleg für den Regelbetrieb nach der Pilotphase; abgeschlossene Piloten und Studien "
+                   "als abgeschlossen; sonst den Text oder den Status anpassen (corpus/README.md, Statusregel).")
+
+
 def check_record(data: dict[str, Any], body: str, file: str, taxonomy: Taxonomy,
                  expected_id: str | None = None) -> tuple[Record | None, list[Problem]]:
     """Check one record's fields against the schema and taxonomy.
@@ -328,6 +347,7 @@ def check_record(data: dict[str, Any], body: str, file: str, taxonomy: Taxonomy,
     if not description:
         check.err("description", "Beschreibungstext fehlt", "Schreiben Sie unter die Kopfdaten (nach dem zweiten ---) eine Beschreibung.")
     _check_guidelines(check, description, lists, intended, unintended)
+    _check_status_rule(check, status, description)
     if check.failed:
         return None, check.problems
     record = Record(

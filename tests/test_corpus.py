@@ -103,3 +103,25 @@ def test_real_corpus_is_valid_and_covers_every_space_type_and_theme() -> None:
     assert counts["space_types"]["quartier"] >= 55
     assert counts["space_types"]["gewerbegebiet"] >= 45
     assert all(n > 0 for n in counts["themes"].values()), counts["themes"]
+
+
+@pytest.mark.parametrize(
+    ("status", "sentence", "warned"),
+    [
+        ("verstetigt", "Wie weit der Regelbetrieb heute reicht, ist nach den Angaben nicht sicher.", True),
+        ("umsetzung", "Ob der Dienst danach weiterbetrieben wurde, geht aus der Quelle nicht hervor.", True),
+        ("umsetzung", "Wie es danach weiterging, ist nicht bekannt.", True),
+        ("abgeschlossen", "Ob der Dienst danach weiterbetrieben wurde, geht aus der Quelle nicht hervor.", False),
+        ("umsetzung", "Wie weit die Umsetzung fortgeschritten ist, ist nicht sicher.", False),  # running, extent unclear: fine
+        ("verstetigt", "Die Stadt betreibt das System seit 2022 im Regelbetrieb.", False),
+    ],
+)
+def test_status_rule_warns_where_the_body_doubts_the_status(corpus_dir: Path, status: str, sentence: str, warned: bool) -> None:
+    path = edit(corpus_dir, GOOD, "status: umsetzung", f"status: {status}")
+    path.write_text(path.read_text(encoding="utf-8").rstrip("\n") + f" {sentence}\n", encoding="utf-8")
+    corpus = load_corpus(corpus_dir)
+    assert corpus.errors == []
+    found = [p for p in corpus.warnings if p.field == "status" and p.file.endswith(f"{GOOD}.md")]
+    assert bool(found) is warned, [str(p) for p in found]
+    if warned:
+        assert "Statusregel" in found[0].fix
