@@ -125,19 +125,20 @@ def index(corpus_dir: Path | None, index_dir: Path | None, if_changed: bool) -> 
     from indexer.artifact import IndexCorruptError, IndexNotFoundError, load_current
     from indexer.build import CorpusInvalidError, build_index
     from indexer.embedding import ModelLoadError
-    from indexer.tune import index_embedder, key_for
+    from indexer.tune import index_embedder, key_for, shipped_records
 
     settings = settings_with(IndexerSettings, corpus_dir=corpus_dir, index_dir=index_dir)
     try:
         corpus = load_corpus(settings.corpus_dir)
         if corpus.errors:  # check before the model is loaded, so editors get their answer at once
             raise CorpusInvalidError(corpus.errors)
+        background = shipped_records()  # the atlas's own records: tuning and detector background
         if if_changed:
             try:
                 live = load_current(settings.index_dir).manifest
             except (IndexNotFoundError, IndexCorruptError):
                 live = None
-            wanted = key_for(settings.embedding_model, corpus.records) if settings.tune else None
+            wanted = key_for(settings.embedding_model, corpus.records, background=background) if settings.tune else None
             same_model = live and live.model == settings.embedding_model and live.tuned == wanted
             if live and same_model and live.corpus_hash == corpus.content_hash():
                 click.echo(f"Index ist aktuell ({live.count} Lösungen, erstellt {live.created}).")
@@ -146,9 +147,9 @@ def index(corpus_dir: Path | None, index_dir: Path | None, if_changed: bool) -> 
             click.echo(f"Passe das Modell an {len(corpus.records)} Lösungen an (nur wenn sich der Korpus geändert hat, "
                        "sonst aus dem Cache; abschalten mit ATLAS_TUNE=false) …", err=True)
         embedder = index_embedder(settings.embedding_model, settings.cache_dir, settings.query_prefix,
-                                  settings.passage_prefix, corpus.records, tuned=settings.tune)
+                                  settings.passage_prefix, corpus.records, tuned=settings.tune, background=background)
         click.echo(f"Bette {len(corpus.records)} Lösungen ein …", err=True)
-        result = build_index(corpus, settings.index_dir, embedder, progress=True)
+        result = build_index(corpus, settings.index_dir, embedder, progress=True, background=background)
     except CorpusInvalidError as exc:
         _print_problems(exc.problems)
         raise click.ClickException(str(exc)) from exc
@@ -166,6 +167,7 @@ def index(corpus_dir: Path | None, index_dir: Path | None, if_changed: bool) -> 
 def tune(corpus_dir: Path | None, holdout_queries: Path | None, holdout_split: str) -> None:
     """Das Einbettungsmodell kontrastiv an den Korpus anpassen (Herausforderung → Lösung)."""
     from indexer.embedding import ModelLoadError, resolve_model_path
+    from indexer.tune import shipped_records
     from indexer.tune import tune as tune_model
 
     settings = settings_with(IndexerSettings, corpus_dir=corpus_dir)
@@ -177,6 +179,7 @@ def tune(corpus_dir: Path | None, holdout_queries: Path | None, holdout_split: s
         _print_problems(corpus.errors)
         raise click.ClickException("Der Korpus hat Fehler (atlas validate).")
     records = corpus.records
+    held: set[str] = set()
     if holdout_queries:
         from indexer.evalset import load_queries
 
@@ -185,7 +188,8 @@ def tune(corpus_dir: Path | None, holdout_queries: Path | None, holdout_split: s
         click.echo(f"{len(held)} Lösungen zurückgehalten, Training mit {len(records)}.", err=True)
     try:
         path = tune_model(resolve_model_path(settings.embedding_model, settings.cache_dir), settings.embedding_model,
-                          records, settings.cache_dir, settings.query_prefix, settings.passage_prefix)
+                          records, settings.cache_dir, settings.query_prefix, settings.passage_prefix,
+                          background=[r for r in shipped_records() if r.id not in held])
     except (ModelLoadError, ModelConversionError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Angepasstes Modell: {path}")

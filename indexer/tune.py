@@ -18,7 +18,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from indexer.corpus import Record
+from indexer.corpus import Record, load_corpus, shipped_corpus
 from indexer.embedding import Embedder, resolve_model_path
 from indexer.text import UMLAUTS_DROPPED, UMLAUTS_WRITTEN_OUT, split_compound
 
@@ -57,9 +57,7 @@ def variant(text: str, rng: random.Random) -> str:
     return " ".join(words)
 
 
-def training_pairs(records: list[Record], settings: TuneSettings) -> list[tuple[str, str, str]]:
-    """(record id, phrase, passage) triples in a fixed order; the seed decides the noisy variants."""
-    rng = random.Random(settings.seed)
+def _record_pairs(records: list[Record], settings: TuneSettings, rng: random.Random) -> list[tuple[str, str, str]]:
     pairs = []
     for record in sorted(records, key=lambda r: r.id):
         passage = record.passage()
@@ -72,15 +70,37 @@ def training_pairs(records: list[Record], settings: TuneSettings) -> list[tuple[
     return pairs
 
 
+def training_pairs(records: list[Record], settings: TuneSettings,
+                   background: list[Record] | tuple[Record, ...] = ()) -> list[tuple[str, str, str]]:
+    """(record id, phrase, passage) triples in a fixed order; the seed decides the noisy variants and the sample.
+
+    ``background`` (the atlas's own corpus) fills the training budget (``max_steps`` batches) that a small corpus
+    leaves unused, so a 60-record atlas gets a model that already knows the domain; its own pairs always come first.
+    """
+    pairs = _record_pairs(records, settings, random.Random(settings.seed))
+    own = {r.id for r in records}
+    budget = (settings.max_steps or 0) * settings.batch_size
+    extra = _record_pairs([r for r in background if r.id not in own], settings, random.Random(settings.seed + 1))
+    if extra and len(pairs) < budget:
+        pairs += random.Random(settings.seed + 2).sample(extra, min(len(extra), budget - len(pairs)))
+    return pairs
+
+
 def training_key(base_model: str, pairs: list[tuple[str, str, str]], settings: TuneSettings) -> str:
     digest = hashlib.sha256(json.dumps([base_model, pairs, asdict(settings)], ensure_ascii=False).encode())
     return digest.hexdigest()[:16]
 
 
-def key_for(base_model: str, records: list[Record], settings: TuneSettings | None = None) -> str:
+def key_for(base_model: str, records: list[Record], settings: TuneSettings | None = None,
+            background: list[Record] | tuple[Record, ...] = ()) -> str:
     """The key a fine-tune of ``base_model`` on ``records`` gets (no training needed to know it)."""
     settings = settings or TuneSettings()
-    return training_key(base_model, training_pairs(records, settings), settings)
+    return training_key(base_model, training_pairs(records, settings, background), settings)
+
+
+def shipped_records() -> list[Record]:
+    """The atlas's own records, the background every corpus is tuned with."""
+    return load_corpus(shipped_corpus()).records
 
 
 def tuned_model_dir(cache_dir: Path, key: str) -> Path:
@@ -108,7 +128,7 @@ def _batches(pairs: list[tuple[str, str, str]], size: int, rng: random.Random) -
 
 
 def tune(base_path: str, base_name: str, records: list[Record], cache_dir: Path, query_prefix: str, passage_prefix: str,
-         settings: TuneSettings | None = None, progress: bool = True) -> Path:
+         settings: TuneSettings | None = None, progress: bool = True, background: list[Record] | tuple[Record, ...] = ()) -> Path:
     """Fine-tune ``base_path`` on ``records`` (cached by key); returns the tuned model folder."""
     import torch
     from sentence_transformers import SentenceTransformer
@@ -116,7 +136,7 @@ def tune(base_path: str, base_name: str, records: list[Record], cache_dir: Path,
     from tqdm import tqdm
 
     settings = settings or TuneSettings()
-    pairs = training_pairs(records, settings)
+    pairs = training_pairs(records, settings, background)
     key = training_key(base_name, pairs, settings)
     target = tuned_model_dir(cache_dir, key)
     if (target / "modules.json").is_file():
@@ -170,11 +190,12 @@ def tune(base_path: str, base_name: str, records: list[Record], cache_dir: Path,
 
 
 def index_embedder(model_name: str, cache_dir: Path, query_prefix: str, passage_prefix: str, records: list[Record],
-                   tuned: bool = True, progress: bool = True) -> Embedder:
-    """The model ``atlas index`` embeds with: fine-tuned on ``records`` (trained once, then cached), or the base."""
+                   tuned: bool = True, progress: bool = True, background: list[Record] | tuple[Record, ...] = ()) -> Embedder:
+    """The model ``atlas index`` embeds with: fine-tuned on ``records`` (and ``background``; trained once, then
+    cached), or the base."""
     key = None
     if tuned:
         path = tune(resolve_model_path(model_name, cache_dir), model_name, records, cache_dir, query_prefix,
-                    passage_prefix, progress=progress)
+                    passage_prefix, progress=progress, background=background)
         key = path.name.removeprefix("tuned-")
     return Embedder(model_name, cache_dir, query_prefix, passage_prefix, tuned=key)

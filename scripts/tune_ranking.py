@@ -18,14 +18,14 @@ from indexer.evalset import EvalQuery, load_queries
 from service.app import load_searcher
 from service.config import Settings
 from service.evaluation import Outcome, format_report, summarise
-from service.search import Ranking, Searcher
+from service.search import Ranking, ScoreParts, Searcher
 
 ROOT = Path(__file__).resolve().parent.parent
 
 MAX_FALSE_REFUSALS = 0.03
 
 
-def outcomes_for(searcher: Searcher, queries: list[EvalQuery], cache: dict[str, dict], ranking: Ranking) -> list[Outcome]:
+def outcomes_for(searcher: Searcher, queries: list[EvalQuery], cache: dict[str, ScoreParts], ranking: Ranking) -> list[Outcome]:
     """Rank with precomputed score parts, so that many weight settings cost no extra encoding."""
     searcher.ranking = ranking
     results = []
@@ -39,6 +39,8 @@ def outcomes_for(searcher: Searcher, queries: list[EvalQuery], cache: dict[str, 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--queries", type=Path, default=ROOT / "tests" / "eval" / "queries.yaml")
+    parser.add_argument("--off-topic", type=Path, default=ROOT / "tests" / "eval" / "off_topic_dev.txt",
+                        help="Off-topic dev questions, written apart from the detector's training negatives.")
     args = parser.parse_args()
     searcher = load_searcher(Settings())
     dev, test = load_queries(args.queries, "dev"), load_queries(args.queries, "test")
@@ -47,11 +49,13 @@ def main() -> None:
         detected = searcher.understanding.detect_space_types(q.query)
         cache[q.id] = searcher.components(q.query, detected)
 
-    # "Nothing fits": the cut-off on the domain detector that refuses the most off-topic dev questions
-    # while refusing at most 3 % of the on-topic ones (ties: the lowest cut-off).
+    # "Nothing fits": the cut-off on the domain detector that refuses the most off-topic dev questions (the dev
+    # split's and the separate off-topic dev set) while refusing at most 3 % of the on-topic ones (ties: the lowest).
     detector = []
-    on_p = np.array([cache[q.id]["on_topic"] for q in dev if q.kind != "off_topic"])
-    off_p = np.array([cache[q.id]["on_topic"] for q in dev if q.kind == "off_topic"])
+    extra = [line.strip() for line in args.off_topic.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+    on_p = np.array([cache[q.id].on_topic for q in dev if q.kind != "off_topic"])
+    off_p = np.array([cache[q.id].on_topic for q in dev if q.kind == "off_topic"]
+                     + [searcher.components(text, []).on_topic for text in extra])
     for cut in np.round(np.arange(0.0, 0.61, 0.02), 2):
         on, off = int((on_p < cut).sum()), int((off_p < cut).sum())
         if on <= MAX_FALSE_REFUSALS * len(on_p):

@@ -71,3 +71,16 @@ def test_tuning_is_deterministic_and_the_tuned_index_serves(tmp_path: Path) -> N
     missing = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "leer")
     with pytest.raises(Exception, match="angepasste Modell"), TestClient(create_app(missing)):
         pass
+
+
+def test_a_small_corpus_is_tuned_with_the_atlas_as_background() -> None:
+    records = load_corpus(FIXTURE).records
+    own = training_pairs(records, FAST)
+    background = load_corpus(Path(__file__).parent.parent / "corpus").records
+    pairs = training_pairs(records, FAST, background)
+    assert pairs[: len(own)] == own  # the corpus's own pairs always come first, unchanged
+    assert len(pairs) == (FAST.max_steps or 0) * FAST.batch_size  # the unused budget is filled from the atlas
+    assert {rid for rid, _, _ in pairs[len(own):]} <= {r.id for r in background} - {r.id for r in records}
+    assert pairs == training_pairs(records, FAST, background)  # deterministic for a seed
+    # A corpus that fills the budget by itself, or is the atlas itself, trains exactly as without background.
+    assert training_pairs(background, FAST, background) == training_pairs(background, FAST)
