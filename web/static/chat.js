@@ -39,8 +39,11 @@
   }
 
   // The answer as plain, checked values (suggestions as {label, message}, a state object or null).
+  // Answers from before the conversation state (issue 5) carry suggestions as plain strings and no state;
+  // a cached page or an older replica behind the balancer may still send them.
   function normalize(body) {
     var suggestions = (Array.isArray(body.suggestions) ? body.suggestions : []).map(function (s) {
+      if (typeof s === "string") return { label: s, message: s };
       s = s || {};
       return { label: String(s.label || ""), message: String(s.message || "") };
     }).filter(function (s) { return s.label && s.message; });
