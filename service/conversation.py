@@ -8,7 +8,9 @@ templates filled with the retrieved records. Every statement comes from a record
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
 
 from service.explain import Presenter
 from service.language import detect_language
@@ -46,11 +48,15 @@ MAX_FOLLOW_UP_WORDS = 7
 MAX_SHOWN = 100  # "mehr" pages through at most this many results per topic
 
 
+TurnKind = Literal["new", "refine", "space_type", "theme", "more", "details", "similar", "status",
+                   "greeting", "thanks", "help", "reset", "empty", "no_topic"]
+
+
 @dataclass
 class Turn:
     """What the planner asked for in this turn."""
 
-    kind: str  # new, refine, space_type, theme, more, details, similar, status, greeting, thanks, help, reset, empty, no_topic
+    kind: TurnKind
     number: int | None = None
 
 
@@ -98,6 +104,22 @@ def _only_names(words: list[str], detected: list[str]) -> bool:
     return sum(w not in FILLER for w in words) <= 2
 
 
+RESULT_TEMPLATES: dict[str, str] = {"more": "more", "status": "status", "space_type": "space_type", "theme": "theme"}
+
+
+@dataclass
+class _TurnInput:
+    """One turn, understood: the request, the state with the request's facets merged in, and the classification."""
+
+    request: ChatRequest
+    state: ConversationState
+    presenter: Presenter
+    spaces: list[str]
+    themes: list[str]
+    turn: Turn
+    notes: dict[str, bool] = field(default_factory=dict)
+
+
 class Conversation:
     """Answers one chat turn. Holds no per-user data: everything comes in with the request."""
 
@@ -107,68 +129,86 @@ class Conversation:
         self.limit = limit
 
     def reply(self, request: ChatRequest) -> ChatResponse:
+        turn_in = self._understand(request)
+        handler = self._HANDLERS.get(turn_in.turn.kind, Conversation._search_turn)
+        return handler(self, turn_in)
+
+    def _understand(self, request: ChatRequest) -> _TurnInput:
+        """Merge the request's facets into the state, pick the language and classify the message."""
         state = request.state or ConversationState()
         known = [rid for rid in state.shown if self.searcher.get(rid) is not None]
         stale = len(known) < len(state.shown)
-        state = state.model_copy(update={"shown": known})
+        update: dict[str, object] = {"shown": known}
         if request.space_type:
-            state = state.model_copy(update={"space_type": request.space_type})
+            update["space_type"] = request.space_type
         if request.themes:
-            state = state.model_copy(update={"themes": list(request.themes)})
+            update["themes"] = list(request.themes)
         if request.status:
-            state = state.model_copy(update={"status": list(request.status)})
-
+            update["status"] = list(request.status)
         detected_language = detect_language(request.message, state.language)
         language = detected_language if detected_language in self.presenters else "de"
-        other_language = detected_language not in self.presenters
-        state = state.model_copy(update={"language": language})
-        presenter = self.presenters[language]
+        update["language"] = language
+        state = state.model_copy(update=update)
         understanding = self.searcher.understanding
         spaces = understanding.detect_space_types(request.message)
         themes = understanding.detect_themes(request.message)
-        turn = classify(request.message, state, spaces, themes)
+        return _TurnInput(request=request, state=state, presenter=self.presenters[language], spaces=spaces, themes=themes,
+                          turn=classify(request.message, state, spaces, themes),
+                          notes={"stale": stale, "other_language": detected_language not in self.presenters})
 
-        notes = {"stale": stale, "other_language": other_language}
-        if turn.kind == "no_topic":
-            return self._respond(presenter, state, "unknown_number", [], notes=notes, number=0,
-                                 suggestions=presenter.starter_suggestions())
-        if turn.kind in ("greeting", "thanks", "help", "empty"):
-            return self._respond(presenter, state, turn.kind, [], notes=notes, suggestions=presenter.starter_suggestions())
-        if turn.kind == "reset":
-            fresh = ConversationState(language=language)
-            return self._respond(presenter, fresh, "reset", [], notes=notes, suggestions=presenter.starter_suggestions())
-        if turn.kind in ("details", "similar"):
-            return self._about_number(presenter, state, turn, notes)
+    # Turns answered from a template alone, without a search.
+    def _no_topic(self, t: _TurnInput) -> ChatResponse:
+        return self._respond(t.presenter, t.state, "unknown_number", [], notes=t.notes, number=0,
+                             suggestions=t.presenter.starter_suggestions())
 
-        if turn.kind == "new":
-            state = ConversationState(challenge=request.message.strip(), language=language,
-                                      space_type=request.space_type or (spaces[0] if len(spaces) == 1 else None),
-                                      themes=list(request.themes), status=list(request.status))
-        elif turn.kind == "refine":
-            state = state.model_copy(update={"challenge": f"{state.challenge} {request.message.strip()}", "shown": []})
-        elif turn.kind == "space_type":
-            state = state.model_copy(update={"space_type": spaces[0], "shown": []})
-        elif turn.kind == "theme":
-            state = state.model_copy(update={"themes": themes, "shown": []})
-        elif turn.kind == "status":
-            state = state.model_copy(update={"status": ["verstetigt"], "shown": []})
+    def _canned(self, t: _TurnInput) -> ChatResponse:
+        return self._respond(t.presenter, t.state, t.turn.kind, [], notes=t.notes, suggestions=t.presenter.starter_suggestions())
 
-        exclude = set(state.shown) if turn.kind == "more" else None
+    def _reset(self, t: _TurnInput) -> ChatResponse:
+        fresh = ConversationState(language=t.state.language)
+        return self._respond(t.presenter, fresh, "reset", [], notes=t.notes, suggestions=t.presenter.starter_suggestions())
+
+    def _numbered(self, t: _TurnInput) -> ChatResponse:
+        return self._about_number(t.presenter, t.state, t.turn, t.notes)
+
+    def _next_state(self, t: _TurnInput) -> ConversationState:
+        """The search state after this turn: a new topic, or the current one changed as the planner asked."""
+        state, request, kind = t.state, t.request, t.turn.kind
+        if kind == "new":
+            return ConversationState(challenge=request.message.strip(), language=state.language,
+                                     space_type=request.space_type or (t.spaces[0] if len(t.spaces) == 1 else None),
+                                     themes=list(request.themes), status=list(request.status))
+        changes: dict[str, dict[str, object]] = {
+            "refine": {"challenge": f"{state.challenge} {request.message.strip()}", "shown": []},
+            "space_type": {"space_type": t.spaces[0] if t.spaces else state.space_type, "shown": []},
+            "theme": {"themes": t.themes, "shown": []},
+            "status": {"status": ["verstetigt"], "shown": []},
+        }
+        return state.model_copy(update=changes[kind]) if kind in changes else state
+
+    def _search_turn(self, t: _TurnInput) -> ChatResponse:
+        """New topic, refinement, facet change or "more": search and answer with results."""
+        presenter, kind = t.presenter, t.turn.kind
+        state = self._next_state(t)
+        exclude = set(state.shown) if kind == "more" else None
         if exclude is not None and len(exclude) >= MAX_SHOWN:
             exclude = None  # start the list again rather than grow the state without bound
         result = self._search(state, exclude)
-        if result.no_match and turn.kind != "more":
-            return self._respond(presenter, state, "no_match", [], result=result, notes=notes,
+        if result.no_match and kind != "more":
+            return self._respond(presenter, state, "no_match", [], result=result, notes=t.notes,
                                  suggestions=presenter.theme_suggestions())
         items = presenter.items(result, offset=len(state.shown) if exclude else 0)
         shown = ((state.shown if exclude else []) + [i.id for i in items])[-MAX_SHOWN:]
-        ask = self._should_ask_space_type(state, result, spaces, request)
+        ask = self._should_ask_space_type(state, result, t.spaces, t.request)
         state = state.model_copy(update={"shown": shown, "asked_space_type": state.asked_space_type or ask})
-        template = {"more": "more", "status": "status", "space_type": "space_type", "theme": "theme"}.get(turn.kind, "answer")
-        if ask:
-            template = "ask_space_type"
-        return self._respond(presenter, state, template, items, result=result, notes=notes,
+        template = "ask_space_type" if ask else RESULT_TEMPLATES.get(kind, "answer")
+        return self._respond(presenter, state, template, items, result=result, notes=t.notes,
                              suggestions=presenter.result_suggestions(state, ask))
+
+    _HANDLERS: dict[str, Callable[[Conversation, _TurnInput], ChatResponse]] = {
+        "no_topic": _no_topic, "greeting": _canned, "thanks": _canned, "help": _canned, "empty": _canned,
+        "reset": _reset, "details": _numbered, "similar": _numbered,
+    }
 
     def _search(self, state: ConversationState, exclude: set[str] | None) -> SearchResult:
         query = state.challenge

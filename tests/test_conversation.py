@@ -249,7 +249,7 @@ def test_every_template_renders(language: str) -> None:
         "label": lambda kind, slug: slug, "space_type_label": "Quartier", "theme_labels": ["Energie"],
         "all_themes": ["Energie"], "matched_challenge": "Herausforderung", "space_type": "quartier",
         "space_type_labels": ["Quartier"], "status_label": "In Umsetzung", "is_mpsc": True,
-        "program_of": lambda record: f"{record['program']} (Detail)",
+        "program_of": lambda record: f"{record['program']} (Detail)", "program": "Modellprojekt Smart Cities",
     }
     for name in names:
         if name.startswith("_"):
