@@ -31,9 +31,11 @@ from service import errors
 from service.config import Settings
 from service.conversation import Conversation
 from service.explain import Presenter
+from service.intents import IntentClassifier, load_examples
 from service.language import SUPPORTED
 from service.prompts import Prompts
 from service.routes import api, docs, feedback, pages
+from service.schemas import MAX_QUERY_CHARS
 from service.search import Ranking, Searcher
 from service.security import install_security
 
@@ -73,7 +75,10 @@ class LiveIndex:
             ranking = replace(ranking, min_on_topic=settings.min_fit)
         searcher = Searcher(self.embedder, artifact, ranking)
         presenters = {lang: Presenter(Prompts(settings.prompts_dir, lang), artifact.taxonomy) for lang in SUPPORTED}
-        return Served(artifact.path, searcher, presenters["de"], Conversation(searcher, presenters, limit=settings.default_limit))
+        intents = IntentClassifier(self.embedder, load_examples(settings.prompts_dir), artifact.challenge_vectors)
+        conversation = Conversation(searcher, presenters, limit=settings.default_limit, intents=intents,
+                                    max_challenge_chars=MAX_QUERY_CHARS)
+        return Served(artifact.path, searcher, presenters["de"], conversation)
 
     def current(self) -> Served:
         now = time.monotonic()

@@ -12,7 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from indexer.corpus import RecordDict
 from service.explain import Presenter
+from service.intents import Intent, IntentClassifier
 from service.language import detect_language
 from service.schemas import ChatRequest, ChatResponse, ConversationState, ResultItem, Suggestion
 from service.search import Searcher, SearchResult
@@ -48,8 +50,8 @@ MAX_FOLLOW_UP_WORDS = 7
 MAX_SHOWN = 100  # "mehr" pages through at most this many results per topic
 
 
-TurnKind = Literal["new", "refine", "space_type", "theme", "more", "details", "similar", "status",
-                   "greeting", "thanks", "help", "reset", "empty", "no_topic"]
+TurnKind = Literal["new", "refine", "space_type", "theme", "more", "details", "similar", "status", "contact", "costs",
+                   "which_one", "greeting", "thanks", "help", "reset", "empty", "no_topic"]
 
 
 @dataclass
@@ -58,10 +60,17 @@ class Turn:
 
     kind: TurnKind
     number: int | None = None
+    candidates: tuple[int, ...] = ()  # for "which_one": the shown results the message could mean
 
 
-def classify(message: str, state: ConversationState, understanding_space: list[str], understanding_themes: list[str]) -> Turn:
-    """Decide what kind of turn this is; only rules, so the behaviour can be read and tested."""
+def classify(message: str, state: ConversationState, understanding_space: list[str], understanding_themes: list[str],
+             intent_of: Callable[[str], Intent] | None = None, references: tuple[int, ...] = ()) -> Turn:
+    """Decide what kind of turn this is.
+
+    Exact forms are rules (numbers, ordinals, "mehr", greetings, a space type alone); everything else a follow-up can
+    be is left to ``intent_of``, the classifier learned from prompts/<lang>/intents.yaml. ``references`` are the
+    numbers of the shown results the message names by place or title words ("die aus Hannover").
+    """
     text = " ".join(message.lower().split())
     words = re.findall(r"\w+", text)
     if not words:
@@ -86,6 +95,8 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
             return Turn("space_type")
         if short and understanding_themes and (FOLLOW_UP_START.search(text) or len(words) <= 3):
             return Turn("theme")
+        if intent_of is not None:
+            return _follow_up(intent_of(message), text, words, references)
         if short and FOLLOW_UP_START.search(text):
             return Turn("refine")
     elif any(PATTERNS[k].search(text) for k in ("similar", "details", "details_short", "more")):
@@ -93,6 +104,70 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
     if len(words) == 1 and len(text) < 3:
         return Turn("empty")
     return Turn("new")
+
+
+ANAPHORA = re.compile(r"\b(da|davon|dafür|dazu|damit|dort|so ?was|solche\w*|diese\w*|welche\w*|those|these|them|there)\b")
+ABOUT_ONE = ("details", "similar", "contact", "costs")
+ORDINAL_ANY = re.compile(rf"(?<![\w.,])({_NUM})(?![\w.,])")
+
+
+def _follow_up(intent: Intent, text: str, words: list[str], references: tuple[int, ...]) -> Turn:
+    """A follow-up the rules did not settle, from the learned intent and the results it names."""
+    short = len(words) <= MAX_FOLLOW_UP_WORDS
+    if intent.name == "new":
+        # A short message that points back ("gibt es da …", "sowas") or starts like a follow-up continues the topic.
+        if short and (ANAPHORA.search(text) or FOLLOW_UP_START.search(text)):
+            return Turn("refine")
+        return Turn("details", references[0]) if len(references) == 1 and short else Turn("new")
+    if intent.name in ("refine", "context"):
+        return Turn("refine")
+    if intent.name in ("status", "more"):
+        return Turn(intent.name)  # type: ignore[arg-type]  # both are turn kinds
+    if intent.name in ABOUT_ONE:
+        kind: TurnKind = intent.name  # type: ignore[assignment]  # ABOUT_ONE holds turn kinds
+        if numbers := [ORDINALS[m] for m in ORDINAL_ANY.findall(text)]:
+            return Turn(kind, numbers[0])  # "zeig mir die zweite genauer", "was kostet Nummer 3?"
+        if len(references) == 1:
+            return Turn(kind, references[0])
+        if len(references) > 1:
+            return Turn("which_one", candidates=references)
+        if kind in ("contact", "costs"):
+            return Turn(kind)  # about everything shown
+        return Turn("which_one")
+    return Turn("new")
+
+
+def resolve_references(message: str, shown: list[RecordDict]) -> tuple[int, ...]:
+    """The numbers of the shown results a message names by place or by words of the title."""
+    tokens = set(_tokens(message))
+    if not tokens or not shown:
+        return ()
+    scores = []
+    for number, record in enumerate(shown, start=1):
+        place = {t for t in _tokens(str(record.get("municipality", ""))) if t not in PLACE_WORDS}
+        title = {t for t in _tokens(str(record.get("title", ""))) if len(t) >= MIN_TITLE_WORD and t not in TITLE_WORDS}
+        hits = len(place & tokens) * 2 + sum(1 for t in title if any(_same_word(t, w) for w in tokens))
+        scores.append((hits, number))
+    best = max(score for score, _ in scores)
+    return tuple(number for score, number in scores if score == best) if best else ()
+
+
+PLACE_WORDS = frozenset("landkreis kreis stadt gemeinde region und u a modellstädte modellstaedte am an der im in bei vier "
+                        "drei zwei mehrere kommunen quartier ile land".split())
+TITLE_WORDS = frozenset("digitale digitaler digitales digital smarte smarter smart plattform stadt quartier innenstadt "
+                        "gewerbegebiet projekt lösung loesung".split())
+MIN_TITLE_WORD = 6
+
+
+def _tokens(text: str) -> list[str]:
+    return [t for t in re.findall(r"\w+", text.lower()) if len(t) >= 3]
+
+
+def _same_word(a: str, b: str) -> bool:
+    """Title word and message word are the same word, give or take an inflection ending ("Plattform"/"Plattformen")."""
+    if len(b) < MIN_TITLE_WORD - 1:
+        return False
+    return a == b or (a.startswith(b) and len(a) - len(b) <= 3) or (b.startswith(a) and len(b) - len(a) <= 3)
 
 
 FILLER = frozenset("und aber eher lieber auch was ist mit wie wäre es im in der die das den dem ein eine einem einer für zum zur "
@@ -123,10 +198,13 @@ class _TurnInput:
 class Conversation:
     """Answers one chat turn. Holds no per-user data: everything comes in with the request."""
 
-    def __init__(self, searcher: Searcher, presenters: dict[str, Presenter], limit: int = 5) -> None:
+    def __init__(self, searcher: Searcher, presenters: dict[str, Presenter], limit: int = 5,
+                 intents: IntentClassifier | None = None, max_challenge_chars: int = 2000) -> None:
         self.searcher = searcher
         self.presenters = presenters
         self.limit = limit
+        self.intents = intents
+        self.max_challenge_chars = max_challenge_chars
 
     def reply(self, request: ChatRequest) -> ChatResponse:
         turn_in = self._understand(request)
@@ -152,8 +230,12 @@ class Conversation:
         understanding = self.searcher.understanding
         spaces = understanding.detect_space_types(request.message)
         themes = understanding.detect_themes(request.message)
+        shown = [record for rid in state.shown if (record := self.searcher.get(rid)) is not None]
+        references = resolve_references(request.message, shown)
+        intent_of = self.intents.classify if self.intents is not None else None
+        turn = classify(request.message, state, spaces, themes, intent_of, references)
         return _TurnInput(request=request, state=state, presenter=self.presenters[language], spaces=spaces, themes=themes,
-                          turn=classify(request.message, state, spaces, themes),
+                          turn=turn,
                           notes={"stale": stale, "other_language": detected_language not in self.presenters})
 
     # Turns answered from a template alone, without a search.
@@ -171,6 +253,36 @@ class Conversation:
     def _numbered(self, t: _TurnInput) -> ChatResponse:
         return self._about_number(t.presenter, t.state, t.turn, t.notes)
 
+    def _about_shown(self, t: _TurnInput) -> ChatResponse:
+        """Contact or costs: answered from the records on screen (one, if the message names it), never invented."""
+        state, presenter, turn = t.state, t.presenter, t.turn
+        if turn.number is not None and turn.number > len(state.shown):
+            return self._respond(presenter, state, "unknown_number", [], notes=t.notes, number=turn.number,
+                                 suggestions=presenter.result_suggestions(state, False))
+        numbers = [turn.number] if turn.number else list(range(1, len(state.shown) + 1))[-self.limit:]
+        entries = [presenter.entry(number, record) for number in numbers
+                   if (record := self.searcher.get(state.shown[number - 1])) is not None]
+        return self._respond(presenter, state, turn.kind, [], notes=t.notes, entries=entries,
+                             suggestions=presenter.result_suggestions(state, False))
+
+    def _which_one(self, t: _TurnInput) -> ChatResponse:
+        """The message asks about one result but does not say which (or names several): ask back."""
+        state, presenter = t.state, t.presenter
+        numbers = list(t.turn.candidates) or list(range(1, len(state.shown) + 1))[-self.limit:]
+        entries = [presenter.entry(number, record) for number in numbers
+                   if (record := self.searcher.get(state.shown[number - 1])) is not None]
+        return self._respond(presenter, state, "which_one", [], notes=t.notes, entries=entries,
+                             suggestions=[presenter.details_chip(e["number"]) for e in entries])
+
+    def _refined(self, challenge: str, addition: str) -> str:
+        """The topic plus the planner's refinement, kept within the length a state may carry (the start of the topic
+        and the newest refinement are kept; older refinements in between are shortened)."""
+        combined = f"{challenge} {addition}"
+        if len(combined) <= self.max_challenge_chars:
+            return combined
+        room = max(0, self.max_challenge_chars - len(addition) - 2)
+        return f"{challenge[:room].rstrip()} {addition}"[: self.max_challenge_chars]
+
     def _next_state(self, t: _TurnInput) -> ConversationState:
         """The search state after this turn: a new topic, or the current one changed as the planner asked."""
         state, request, kind = t.state, t.request, t.turn.kind
@@ -179,7 +291,7 @@ class Conversation:
                                      space_type=request.space_type or (t.spaces[0] if len(t.spaces) == 1 else None),
                                      themes=list(request.themes), status=list(request.status))
         changes: dict[str, dict[str, object]] = {
-            "refine": {"challenge": f"{state.challenge} {request.message.strip()}", "shown": []},
+            "refine": {"challenge": self._refined(state.challenge, request.message.strip()), "shown": []},
             "space_type": {"space_type": t.spaces[0] if t.spaces else state.space_type, "shown": []},
             "theme": {"themes": t.themes, "shown": []},
             "status": {"status": ["verstetigt"], "shown": []},
@@ -195,7 +307,9 @@ class Conversation:
             exclude = None  # start the list again rather than grow the state without bound
         result = self._search(state, exclude)
         if result.no_match and kind != "more":
-            return self._respond(presenter, state, "no_match", [], result=result, notes=t.notes,
+            # Nothing fits this turn, but the thread stays: the previous topic and results remain in the state.
+            kept = t.state if t.state.challenge else state
+            return self._respond(presenter, kept, "no_match", [], result=result, notes=t.notes,
                                  suggestions=presenter.theme_suggestions())
         items = presenter.items(result, offset=len(state.shown) if exclude else 0)
         shown = ((state.shown if exclude else []) + [i.id for i in items])[-MAX_SHOWN:]
@@ -207,7 +321,8 @@ class Conversation:
 
     _HANDLERS: dict[str, Callable[[Conversation, _TurnInput], ChatResponse]] = {
         "no_topic": _no_topic, "greeting": _canned, "thanks": _canned, "help": _canned, "empty": _canned,
-        "reset": _reset, "details": _numbered, "similar": _numbered,
+        "reset": _reset, "details": _numbered, "similar": _numbered, "contact": _about_shown, "costs": _about_shown,
+        "which_one": _which_one,
     }
 
     def _search(self, state: ConversationState, exclude: set[str] | None) -> SearchResult:

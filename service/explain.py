@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from indexer.corpus import RecordDict, taxonomy_label
@@ -30,6 +31,15 @@ class Presenter:
         label = self.label("programs", str(record["program"]))
         detail = str(record.get("program_detail") or "")
         return f"{label}: {detail}" if detail and detail != label else label
+
+    def entry(self, number: int, record: RecordDict) -> dict[str, Any]:
+        """One shown result for the contact, costs and which-one answers: number, record, programme and what the
+        record itself says about money (sentences naming euros), nothing more."""
+        return {"number": number, "record": record, "program": self.program(record),
+                "is_mpsc": str(record["program"]).startswith("mpsc_"), "costs": cost_sentences(record)}
+
+    def details_chip(self, number: int) -> Suggestion:
+        return self._chip("details", number=number)
 
     def space_label(self, slug: str) -> str:
         """A space type's name in this language (chips and sentences), e.g. "Business park"."""
@@ -102,3 +112,14 @@ class Presenter:
             chips.append(self._chip("established"))
         chips.append(self._chip("reset"))
         return chips
+
+
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÄÖÜ„\"])")
+MONEY = re.compile(r"\b(euro|eur)\b|€", re.IGNORECASE)
+MAX_COST_SENTENCES = 2
+
+
+def cost_sentences(record: RecordDict) -> list[str]:
+    """The record's own sentences that name an amount of money (at most two), as written by the editors."""
+    text = " ".join(str(record.get("description") or "").split())
+    return [s for s in SENTENCE_END.split(text) if MONEY.search(s)][:MAX_COST_SENTENCES]

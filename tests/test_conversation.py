@@ -250,6 +250,7 @@ def test_every_template_renders(language: str) -> None:
         "all_themes": ["Energie"], "matched_challenge": "Herausforderung", "space_type": "quartier",
         "space_type_labels": ["Quartier"], "status_label": "In Umsetzung", "is_mpsc": True,
         "program_of": lambda record: f"{record['program']} (Detail)", "program": "Modellprojekt Smart Cities",
+        "entries": [{"number": 1, "record": record, "program": "MPSC 2019", "is_mpsc": True, "costs": ["Es kostete 5 Euro."]}],
     }
     for name in names:
         if name.startswith("_"):
@@ -285,3 +286,81 @@ def test_error_messages_are_worded_in_prompts() -> None:
     used = set(re.findall(r'(?:ValueError|Error)\("([a-z_]+)"', code)) | set(re.findall(r'text\(request, "([a-z_0-9]+)"', code))
     assert used and used <= set(catalogue), used - set(catalogue)
     assert {"status_404", "status_405", "status_500", "status_other"} <= set(catalogue)
+
+
+# Follow-ups as planners phrase them (issue 13): the learned turn classifier and references to shown results.
+
+
+def test_context_and_budget_follow_ups_keep_the_topic(chat: Chat) -> None:
+    first = chat.say("Unser Ortskern stirbt aus, seit der Edeka an den Ortsrand gezogen ist. Was können wir tun?")
+    topic = chat.state["challenge"]  # type: ignore[index]
+    context = chat.say("wir sind eine Gemeinde mit 8000 Einwohnern")
+    assert chat.state["challenge"].startswith(topic)  # type: ignore[index]
+    assert len(set(ids(context)) & set(ids(first))) >= 3  # still village centres, not a new topic
+    budget = chat.say("gibt es das auch ohne großes Budget?")
+    assert budget["results"] and not budget["no_match"]
+    details = chat.say("Details zu Nummer 1")
+    assert ids(details) == [ids(budget)[0]]
+
+
+def test_an_everyday_question_midway_is_refused_without_losing_the_thread(chat: Chat) -> None:
+    first = chat.say("In unserer Fußgängerzone stehen immer mehr Läden leer.")
+    refused = chat.say("Wie wird das Wetter morgen in Berlin?")
+    assert refused["no_match"] and not refused["results"]
+    assert chat.state["shown"] == ids(first)  # type: ignore[index]
+    details = chat.say("Details zu Nummer 2")
+    assert ids(details) == [ids(first)[1]]
+
+
+def test_a_result_is_named_by_its_place_or_its_ordinal(chat: Chat) -> None:
+    first = chat.say("In unserer Fußgängerzone stehen immer mehr Läden leer.")
+    number = ids(first).index("einbeck-leerstandsmanagement") + 1
+    einbeck = chat.say("Was hat Einbeck genau gemacht?")
+    assert ids(einbeck) == ["einbeck-leerstandsmanagement"] and f"Nummer {number}:" in einbeck["message"]
+    second = chat.say("zeig mir die zweite genauer")
+    assert ids(second) == [ids(first)[1]]
+
+
+def test_contact_and_costs_are_answered_from_the_shown_records(chat: Chat, atlas_client: TestClient) -> None:
+    first = chat.say("In unserer Fußgängerzone stehen immer mehr Läden leer.")
+    contact = chat.say("wer ist da Ansprechpartner?")
+    assert "Ansprechpersonen nennt der Atlas nicht" in contact["message"]
+    for rid in ids(first):
+        record = atlas_client.get(f"/api/solutions/{rid}").json()
+        assert record["title"] in contact["message"] and record["sources"][0] in contact["message"]
+    costs = chat.say("und was kostet sowas ungefähr?")
+    assert "Geprüfte Kostenangaben führt der Atlas nicht" in costs["message"]
+    assert chat.state["shown"] == ids(first)  # type: ignore[index]  # the results stay on screen
+
+
+def test_costs_quote_only_the_records_own_money_sentences() -> None:
+    from service.explain import cost_sentences
+
+    record: Any = {"description": "Das Projekt startete 2021. Die Stadt investierte 120.000 Euro in Sensoren. "
+                                  "Betrieb über die Stadtwerke. Jährlich fallen rund 5.000 € Wartung an. Noch 3 Euro."}
+    assert cost_sentences(record) == ["Die Stadt investierte 120.000 Euro in Sensoren.", "Jährlich fallen rund 5.000 € Wartung an."]
+    assert cost_sentences({"description": "Keine Beträge."}) == []  # type: ignore[typeddict-item]
+
+
+def test_anaphoric_follow_up_refines_the_topic(chat: Chat, atlas_client: TestClient) -> None:
+    chat.say("Hitze im Quartier")
+    sensors = chat.say("gibt es da was mit Sensoren?")
+    assert "Hitze" in chat.state["challenge"] and "Sensoren" in chat.state["challenge"]  # type: ignore[index]
+    themes = [atlas_client.get(f"/api/solutions/{rid}").json()["themes"] for rid in ids(sensors)]
+    assert sum("klimaanpassung" in t for t in themes) >= 3, themes
+
+
+def test_several_matching_results_are_asked_back(chat: Chat) -> None:
+    first = chat.say("In unserer Fußgängerzone stehen immer mehr Läden leer.")
+    which = chat.say("erzähl mir mehr über die Plattform")  # no number, no place: which one?
+    assert which["results"] == [] and "Welche Lösung meinen Sie?" in which["message"]
+    assert all(s["message"].startswith("Details zu Nummer") for s in which["suggestions"])
+    assert chat.state["shown"] == ids(first)  # type: ignore[index]
+
+
+def test_refinements_never_grow_the_state_past_its_limit(chat: Chat) -> None:
+    chat.say("Parkplatzsuche in der Altstadt")
+    for n in range(4):
+        chat.say("und was mit " + " ".join(["Bürgerbeteiligung"] * 60) + f" {n}?")
+        assert len(chat.state["challenge"]) <= 2000  # type: ignore[index]
+    assert chat.state["challenge"].startswith("Parkplatzsuche")  # type: ignore[index]

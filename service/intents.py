@@ -1,0 +1,72 @@
+"""What a follow-up turn asks for, learned from example phrasings (prompts/<lang>/intents.yaml).
+
+A small logistic regression over the sentence vectors of the model that built the index: deterministic, trained in
+a second when a build is loaded, and easy to extend — editors add phrasings to the YAML files, not rules to code.
+New challenges are learned from the records' own challenge phrases as well (their vectors are in the index already),
+so "a new problem" means "sounds like the problems the atlas answers"; and everyday questions from the "nothing
+fits" detector's negatives, so that "Wie wird das Wetter morgen?" in the middle of a conversation is not taken for a
+follow-up (it is searched as a new question, refused, and the conversation keeps its thread).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+from sklearn.linear_model import LogisticRegression
+
+from indexer.domain import load_negatives
+from indexer.embedding import Embedder
+
+INTENTS = ("new", "refine", "context", "status", "details", "similar", "more", "contact", "costs", "off_topic")
+MAX_CHALLENGE_EXAMPLES = 300  # challenge phrases from the index used as "new" examples (evenly spaced, deterministic)
+MAX_OFF_TOPIC_EXAMPLES = 150  # everyday questions from the detector's negatives (indexer/data/off_topic.txt)
+
+
+@dataclass(frozen=True)
+class Intent:
+    name: str
+    probability: float
+
+
+def load_examples(prompts_dir: Path, languages: tuple[str, ...] = ("de", "en")) -> dict[str, list[str]]:
+    """The example phrasings per intent from every language's intents.yaml, plus off-topic questions.
+
+    Raises:
+        ValueError: for an intent name the conversation does not know (a typo in the YAML file).
+    """
+    examples: dict[str, list[str]] = {name: [] for name in INTENTS}
+    for language in languages:
+        path = prompts_dir / language / "intents.yaml"
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for name, phrasings in data.items():
+            if name not in examples:
+                raise ValueError(f"{path}: unbekannte Absicht '{name}'. Erlaubt: {', '.join(INTENTS)}.")
+            examples[name].extend(str(p) for p in phrasings or [])
+    negatives = load_negatives()
+    examples["off_topic"].extend(negatives[:: max(1, len(negatives) // MAX_OFF_TOPIC_EXAMPLES)][:MAX_OFF_TOPIC_EXAMPLES])
+    return examples
+
+
+class IntentClassifier:
+    """Classifies a message into one of INTENTS from its query vector."""
+
+    def __init__(self, embedder: Embedder, examples: dict[str, list[str]], challenge_vectors: np.ndarray) -> None:
+        self.embedder = embedder
+        texts = [text for name in INTENTS for text in examples.get(name, [])]
+        labels = [name for name in INTENTS for _ in examples.get(name, [])]
+        vectors = embedder.encode_queries(texts)
+        if len(challenge_vectors):
+            step = max(1, len(challenge_vectors) // MAX_CHALLENGE_EXAMPLES)
+            sample = challenge_vectors[::step][:MAX_CHALLENGE_EXAMPLES]
+            vectors = np.vstack([vectors, sample])
+            labels += ["new"] * len(sample)
+        self.model = LogisticRegression(C=10.0, max_iter=2000, class_weight="balanced", random_state=0)
+        self.model.fit(vectors, labels)
+
+    def classify(self, message: str) -> Intent:
+        probabilities = self.model.predict_proba(self.embedder.encode_queries([message]))[0]
+        best = int(np.argmax(probabilities))
+        return Intent(str(self.model.classes_[best]), float(probabilities[best]))

@@ -1,0 +1,67 @@
+"""The learned turn classifier: held-out phrasings, determinism, and the example files themselves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from indexer.build import BuildResult
+from indexer.domain import load_negatives
+from service.app import load_searcher
+from service.config import Settings
+from service.intents import INTENTS, IntentClassifier, load_examples
+from service.search import Searcher
+
+ROOT = Path(__file__).parent.parent
+HELD_OUT = Path(__file__).parent / "eval" / "turns.yaml"
+MIN_ACCURACY = 0.85  # measured 0.90–0.95 on the held-out turns when the classifier was written
+
+
+@pytest.fixture(scope="module")
+def searcher(corpus_index: BuildResult) -> Searcher:
+    return load_searcher(Settings(index_dir=corpus_index.path.parent.parent))
+
+
+@pytest.fixture(scope="module")
+def classifier(searcher: Searcher) -> IntentClassifier:
+    return IntentClassifier(searcher.embedder, load_examples(ROOT / "prompts"), searcher.artifact.challenge_vectors)
+
+
+def held_out() -> list[tuple[str, str]]:
+    data = yaml.safe_load(HELD_OUT.read_text(encoding="utf-8"))
+    return [(intent, message) for intent, messages in data.items() for message in messages]
+
+
+def test_held_out_turns_are_classified(classifier: IntentClassifier) -> None:
+    turns = held_out()
+    wrong = [(want, message, classifier.classify(message)) for want, message in turns if classifier.classify(message).name != want]
+    accuracy = 1 - len(wrong) / len(turns)
+    print(f"intent accuracy {accuracy:.3f} on {len(turns)} held-out turns; wrong: {wrong}")
+    assert accuracy >= MIN_ACCURACY, wrong
+
+
+def test_training_is_deterministic(classifier: IntentClassifier, searcher: Searcher) -> None:
+    again = IntentClassifier(searcher.embedder, load_examples(ROOT / "prompts"), searcher.artifact.challenge_vectors)
+    for _, message in held_out()[:10]:
+        assert again.classify(message) == classifier.classify(message)
+
+
+def test_example_files_are_well_formed_and_apart_from_the_held_out_set() -> None:
+    examples = load_examples(ROOT / "prompts")
+    assert set(examples) == set(INTENTS)
+    assert all(len(examples[name]) >= 5 for name in INTENTS)
+    training = {text.lower() for texts in examples.values() for text in texts} | {n.lower() for n in load_negatives()}
+    assert not training & {message.lower() for _, message in held_out()}
+    for language in ("de", "en"):
+        data = yaml.safe_load((ROOT / "prompts" / language / "intents.yaml").read_text(encoding="utf-8"))
+        assert set(data) <= set(INTENTS), language
+
+
+def test_unknown_intent_in_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    for language in ("de", "en"):
+        (tmp_path / language).mkdir()
+        (tmp_path / language / "intents.yaml").write_text("refine: [a]\nrefien: [b]\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="unbekannte Absicht 'refien'"):
+        load_examples(tmp_path)
