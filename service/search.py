@@ -37,10 +37,10 @@ class Ranking:
     for the figures). ``min_on_topic`` applies only to indexes that carry a domain detector.
     """
 
-    w_challenge: float = 1.0
-    w_lexical: float = 0.15
+    w_challenge: float = 0.5
+    w_lexical: float = 0.1
     w_space: float = 0.02
-    min_on_topic: float = 0.3  # refuse when the index's domain detector gives P(planning question) below this
+    min_on_topic: float = 0.34  # refuse when the index's domain detector gives P(planning question) below this
 
 
 @dataclass(frozen=True)

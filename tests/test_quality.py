@@ -1,8 +1,9 @@
 """Retrieval quality floor on our labelled queries (tests/eval/queries.yaml), measured as `atlas eval` does,
 on the default path: the index is built by `atlas index`'s defaults, with the model fine-tuned on the corpus.
 
-Floors sit a little below the figures measured when the ranking was chosen (dev nDCG@5 0.737, test 0.788;
-off-topic refused 75 % on both; false refusals 2.8 % / 0 %), so a change that makes search worse fails CI.
+Floors sit a little below the figures measured when the ranking was chosen (371 records, labels extended by pooling
+when the corpus grew: dev nDCG@5 0.744, test 0.769; off-topic refused 75 % on both; false refusals 2.8 % / 0 %), so a
+change that makes search worse fails CI.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from service.config import Settings
 from service.evaluation import format_report, run, summarise
 
 QUERIES = Path(__file__).parent / "eval" / "queries.yaml"
-FLOORS = {"dev": 0.71, "test": 0.76}
+FLOORS = {"dev": 0.72, "test": 0.75}
 
 
 @pytest.fixture(scope="module")
