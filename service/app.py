@@ -31,6 +31,7 @@ from service import errors
 from service.config import Settings
 from service.conversation import Conversation
 from service.explain import Presenter
+from service.http import BodyLimit, HeadAsGet
 from service.intents import IntentClassifier, load_examples
 from service.language import SUPPORTED
 from service.prompts import Prompts
@@ -105,10 +106,48 @@ class LiveIndex:
         return self._served
 
 
+class Startup:
+    """The service's loading state: the live index once the model and index are loaded.
+
+    With ``load_in_background`` (``atlas serve``), loading runs in a thread so that the server answers at once:
+    /api/health (liveness) says "starting", /api/ready and every search say 503 until the index is live.
+    """
+
+    def __init__(self, settings: Settings, background: bool) -> None:
+        self.settings = settings
+        self.live: LiveIndex | None = None
+        self.error: str | None = None
+        self._thread: threading.Thread | None = None
+        if background:
+            self._thread = threading.Thread(target=self._load, name="atlas-load", daemon=True)
+            self._thread.start()
+        else:
+            self.live = load_live(settings)
+
+    def _load(self) -> None:
+        try:
+            self.live = load_live(self.settings)
+        except Exception as exc:  # noqa: BLE001 - any failure is reported by /api/health and /api/ready
+            self.error = str(exc)
+            log.error("event=startup_failed error=%s", type(exc).__name__)
+
+    def current(self) -> Served:
+        """The build that answers this request.
+
+        Raises:
+            ServiceStartingError: while the model and index are still loading (or could not be loaded).
+        """
+        if self.live is None:
+            if self.error:
+                raise errors.ServiceStartingError("startup_failed", reason=self.error)
+            raise errors.ServiceStartingError("starting")
+        return self.live.current()
+
+
 class State(TypedDict):
     """What the lifespan loads once and every request can use."""
 
-    live: LiveIndex
+    live: Startup
 
 
 def load_embedder(settings: Settings, manifest: Manifest) -> Embedder:
@@ -130,11 +169,16 @@ def load_state(settings: Settings) -> State:
         IndexMismatchError: if the index was built with another model or prefixes.
         ModelLoadError: if the model cannot be loaded.
     """
+    return State(live=Startup(settings, background=False))
+
+
+def load_live(settings: Settings) -> LiveIndex:
+    """Load the current index build and its model (see load_state for the errors)."""
     artifact = load_current(settings.index_dir)
     check_manifest(settings, artifact.manifest)
     embedder = load_embedder(settings, artifact.manifest)
     log.info("Loaded index %s (%d solutions, model %s)", artifact.build_id, artifact.manifest.count, artifact.manifest.model)
-    return State(live=LiveIndex(settings, embedder, artifact))
+    return LiveIndex(settings, embedder, artifact)
 
 
 def load_searcher(settings: Settings) -> Searcher:
@@ -165,7 +209,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[State]:
-        yield load_state(settings)
+        yield State(live=Startup(settings, background=settings.load_in_background))
 
     app = FastAPI(
         title="Atlas-Lotse",
@@ -175,6 +219,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # served by routes/docs.py from local assets instead of a CDN
         redoc_url=None,
     )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # 413 before a larger body is read
+    app.add_middleware(HeadAsGet)
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=str(settings.web_dir / "templates"))
     errors.install_error_handlers(app)

@@ -25,15 +25,16 @@ def serve(index_dir: Path | None, host: str | None, port: int | None) -> None:
     from service.app import check_manifest, create_app
     from service.errors import IndexMismatchError
 
-    settings = settings_with(Settings, index_dir=index_dir, host=host, port=port)
+    settings = settings_with(Settings, index_dir=index_dir, host=host, port=port).model_copy(update={"load_in_background": True})
     try:
         check_manifest(settings, load_current(settings.index_dir).manifest)
     except (IndexNotFoundError, IndexCorruptError, IndexMismatchError) as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"Atlas-Lotse startet auf http://{settings.host}:{settings.port} – bereit, sobald "
-               "„Application startup complete“ erscheint (Modell und Index werden geladen).", err=True)
+    click.echo(f"Atlas-Lotse startet auf http://{settings.host}:{settings.port} – Modell und Index werden geladen; "
+               "/api/ready antwortet 200, sobald der Dienst bereit ist.", err=True)
     # No access log: it would record client IP addresses (personal data) for every request.
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info", access_log=False)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info", access_log=False,
+                timeout_keep_alive=settings.timeout_keep_alive, h11_max_incomplete_event_size=16 * 1024)
 
 
 @main.command(name="eval")

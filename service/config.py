@@ -29,6 +29,11 @@ class Settings(IndexerSettings):
     max_limit: int = Field(20, ge=1, le=100)
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    max_body_bytes: int = Field(65536, ge=1024, le=10_000_000,
+                                description="Largest request body accepted; larger ones get 413 before they are read.")
+    load_in_background: bool = Field(False, description="Answer /api/health and /api/ready (503) while the model and index "
+                                     "load; `atlas serve` switches this on.")
+    timeout_keep_alive: int = Field(5, ge=1, le=300, description="Seconds an idle keep-alive connection stays open.")
 
     # Page, widget and feedback (issue 6)
     # NoDecode: the variable is a plain comma-separated list ("https://a.example, https://b.example"), not JSON.

@@ -13,11 +13,15 @@ from service.explain import Presenter
 from service.search import Searcher
 
 if TYPE_CHECKING:
-    from service.app import LiveIndex
+    from service.app import Startup
 
 
-def _live(request: Request) -> LiveIndex:
-    return cast("LiveIndex", request.state.live)
+def _live(request: Request) -> Startup:
+    return cast("Startup", request.state.live)
+
+
+def get_startup(request: Request) -> Startup:
+    return _live(request)
 
 
 def get_searcher(request: Request) -> Searcher:
@@ -45,3 +49,4 @@ SearcherDep = Annotated[Searcher, Depends(get_searcher)]
 PresenterDep = Annotated[Presenter, Depends(get_presenter)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ConversationDep = Annotated[Conversation, Depends(get_conversation)]
+StartupDep = Annotated["Startup", Depends(get_startup)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from functools import lru_cache
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, cast
 
@@ -43,8 +44,19 @@ class SolutionNotFoundError(AtlasError):
     status = 404
 
 
+class ServiceStartingError(AtlasError):
+    """The model and index are still loading (``atlas serve`` answers while it starts)."""
+
+    status = 503
+
+
 class IndexMismatchError(Exception):
     """The index was built with another model than the service is configured for."""
+
+
+# Framework messages (English) that are replaced by the German sentence for their status, besides the standard
+# reason phrases ("Not Found", "Request Entity Too Large", …).
+FRAMEWORK_DETAILS = frozenset({"There was an error parsing the body", "Content Too Large"})
 
 
 def error_body(status: int, message: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -97,16 +109,19 @@ def wants_html(request: Request) -> bool:
 def install_error_handlers(app: FastAPI) -> None:
     """Map every exception to the one JSON shape (API) or the error page (browser pages)."""
 
-    def respond(request: Request, status: int, message: str, errors: list[dict[str, Any]] | None = None) -> Response:
+    def respond(request: Request, status: int, message: str, errors: list[dict[str, Any]] | None = None,
+                headers: dict[str, str] | None = None) -> Response:
         if wants_html(request):
             templates = cast(Jinja2Templates, request.app.state.templates)
-            return templates.TemplateResponse(request, "error.html", {"status": status, "message": message}, status_code=status)
-        return JSONResponse(error_body(status, message, errors), status_code=status)
+            return templates.TemplateResponse(request, "error.html", {"status": status, "message": message}, status_code=status,
+                                              headers=headers)
+        return JSONResponse(error_body(status, message, errors), status_code=status, headers=headers)
 
     @app.exception_handler(AtlasError)
     async def handle_atlas_error(request: Request, exc: AtlasError) -> Response:
         message = text(request, exc.key, **exc.values)
-        return respond(request, exc.status, message, [{"field": exc.field, "message": message}])
+        headers = {"Retry-After": "5"} if exc.status == 503 else None
+        return respond(request, exc.status, message, [{"field": exc.field, "message": message}], headers)
 
     @app.exception_handler(RequestValidationError)
     async def handle_validation(request: Request, exc: RequestValidationError) -> Response:
@@ -116,9 +131,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def handle_http(request: Request, exc: StarletteHTTPException) -> Response:
         # Starlette's English defaults ("Not Found") are replaced by German sentences.
-        own = isinstance(exc.detail, str) and exc.status_code < 500 and exc.detail not in ("Not Found", "Method Not Allowed")
+        standard = exc.detail in FRAMEWORK_DETAILS or exc.detail == HTTPStatus(exc.status_code).phrase
+        own = isinstance(exc.detail, str) and exc.status_code < 500 and not standard
         message = exc.detail if own else text(request, f"status_{exc.status_code}")
-        return respond(request, exc.status_code, message)
+        return respond(request, exc.status_code, message, headers=dict(exc.headers) if exc.headers else None)  # Allow on 405
 
     @app.exception_handler(Exception)
     async def handle_unexpected(request: Request, exc: Exception) -> Response:

@@ -114,13 +114,22 @@ class ChatResponse(BaseModel):
 
 
 class HealthResponse(BaseModel):
-    status: Literal["ok"]
-    model: str
+    """Liveness: 200 while the process runs ("starting" while the model and index load, then "ok" with the index)."""
+
+    status: Literal["ok", "starting"]
+    model: str | None = None
     tuned: str | None = Field(None, description="Key of the fine-tuned model the index was built with; null = base model.")
-    solutions: int
-    index_created: str
+    solutions: int | None = None
+    index_created: str | None = None
+    index_build: str | None = None
+    corpus_hash: str | None = None
+
+
+class ReadyResponse(BaseModel):
+    """Readiness: 200 once the model and index are loaded (503 with the error shape before)."""
+
+    status: Literal["ready"]
     index_build: str
-    corpus_hash: str
 
 
 class Solution(BaseModel):

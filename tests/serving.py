@@ -26,7 +26,7 @@ def free_port() -> int:
 @contextmanager
 def running_server(env: dict[str, str], port: int | None = None, atlas: list[str] | None = None,
                    cwd: Path | None = None) -> Iterator[str]:
-    """Yield the base URL once /api/health answers; the process is stopped afterwards, whatever happens.
+    """Yield the base URL once /api/ready answers 200; the process is stopped afterwards, whatever happens.
 
     ``atlas`` is the command that runs the CLI (default: this interpreter's ``-m service.cli``).
     """
@@ -42,12 +42,12 @@ def running_server(env: dict[str, str], port: int | None = None, atlas: list[str
             if process.poll() is not None:
                 pytest.fail(f"server exited early:\n{process.stdout.read() if process.stdout else ''}")
             try:
-                if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
+                if httpx.get(f"{url}/api/ready", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"server did not become healthy within {START_TIMEOUT} s")
+                pytest.fail(f"server did not become ready within {START_TIMEOUT} s")
             time.sleep(0.3)
         yield url
     finally:

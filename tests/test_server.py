@@ -26,3 +26,68 @@ def test_server_answers_over_http(server: str) -> None:
     assert page.status_code == 200 and "Atlas-Lotse" in page.text
     bad = httpx.post(f"{server}/api/search", json={"query": " "}, timeout=10)
     assert bad.status_code == 422 and bad.json()["ok"] is False
+
+
+def test_large_bodies_get_413_before_they_are_read(server: str) -> None:
+    one_mb = '{"query": "' + "Leerstand " * 100_000 + '"}'
+    response = httpx.post(f"{server}/api/search", content=one_mb, headers={"Content-Type": "application/json"}, timeout=30)
+    assert response.status_code == 413 and response.json()["error"].startswith("Die Anfrage ist zu groß")
+
+    def chunks():  # no Content-Length: the limit counts the streamed bytes
+        yield b'{"query": "'
+        for _ in range(80):
+            yield b" " * 65536  # 5 MB of whitespace
+        yield b'"}'
+
+    streamed = httpx.post(f"{server}/api/chat", content=chunks(), headers={"Content-Type": "application/json"}, timeout=30)
+    assert streamed.status_code == 413 and streamed.json()["status"] == 413
+    assert httpx.get(f"{server}/api/health", timeout=10).status_code == 200  # the server is still fine
+
+
+def test_head_works_where_get_does_and_405_names_the_allowed_methods(server: str) -> None:
+    for path in ("/", "/api/health", "/api/ready", "/static/chat.js"):
+        get, head = httpx.get(server + path, timeout=10), httpx.head(server + path, timeout=10)
+        assert head.status_code == get.status_code == 200, path
+        assert head.content == b"" and head.headers["content-type"] == get.headers["content-type"], path
+    wrong = httpx.delete(f"{server}/api/search", timeout=10)
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "POST"
+    assert wrong.json()["error"] == "Diese Methode ist hier nicht erlaubt."
+
+
+def test_readiness_says_503_while_loading_and_liveness_answers_at_once(built_index: BuildResult) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.serving import free_port
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "ATLAS_INDEX_DIR": str(built_index.path.parent.parent)}
+    process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seen: list[tuple[str, int]] = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                health = httpx.get(f"{url}/api/health", timeout=2)
+                ready = httpx.get(f"{url}/api/ready", timeout=2)
+            except httpx.HTTPError:
+                time.sleep(0.05)
+                continue
+            seen.append((health.json()["status"], ready.status_code))
+            if ready.status_code == 200:
+                break
+            assert ready.status_code == 503 and "startet gerade" in ready.json()["error"]
+            assert ready.headers["retry-after"] == "5"
+            search = httpx.post(f"{url}/api/search", json={"query": "Leerstand"}, timeout=5)
+            assert search.status_code == 503
+            time.sleep(0.05)
+        assert seen[0] == ("starting", 503), seen[:3]  # it answered before the model was loaded
+        assert seen[-1] == ("ok", 200)
+        assert httpx.get(f"{url}/api/ready", timeout=5).json()["index_build"] == built_index.path.name
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

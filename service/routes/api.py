@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.deps import ConversationDep, PresenterDep, SearcherDep, SettingsDep
+from service.deps import ConversationDep, PresenterDep, SearcherDep, SettingsDep, StartupDep
 from service.errors import SolutionNotFoundError
 from service.schemas import (
     ChatRequest,
     ChatResponse,
     HealthResponse,
+    ReadyResponse,
     SearchRequest,
     SearchResponse,
     Solution,
@@ -19,13 +20,22 @@ router = APIRouter(prefix="/api", tags=["api"])
 
 
 @router.get("/health")
-def read_health(searcher: SearcherDep) -> HealthResponse:
-    """Service status and which index it serves."""
+def read_health(startup: StartupDep) -> HealthResponse:
+    """Liveness: the service runs; which index it serves once loaded ("starting" before; 503 if loading failed)."""
+    if startup.live is None and startup.error is None:
+        return HealthResponse(status="starting")
+    searcher = startup.current().searcher
     manifest = searcher.artifact.manifest
     return HealthResponse(
         status="ok", model=manifest.model, tuned=manifest.tuned, solutions=searcher.count, index_created=manifest.created,
         index_build=searcher.artifact.build_id, corpus_hash=manifest.corpus_hash,
     )
+
+
+@router.get("/ready", responses={503: {"description": "Model and index are still loading"}})
+def read_ready(startup: StartupDep) -> ReadyResponse:
+    """Readiness: 200 once the model and index are loaded, 503 before (for load balancers and orchestrators)."""
+    return ReadyResponse(status="ready", index_build=startup.current().searcher.artifact.build_id)
 
 
 @router.post("/search")

@@ -1,0 +1,61 @@
+"""HTTP details the framework leaves to us: a body limit with our error shape, and HEAD wherever GET works."""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class HeadAsGet:
+    """Answer ``HEAD`` like ``GET`` without the body (RFC 9110: a server should support HEAD where it supports GET).
+
+    FastAPI routes declare GET only; monitoring checks and link checkers send HEAD and would get 405.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if not message.get("more_body", False):
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+
+
+class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` before they are read into memory: by the declared Content-Length,
+    or while a body without one streams in. The error is raised where the route reads the body, so it gets the
+    one JSON error shape (413, German message) like every other error."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = next((value for name, value in scope.get("headers", []) if name == b"content-length"), None)
+        too_large = declared is not None and declared.isdigit() and int(declared) > self.max_bytes
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            if too_large:
+                raise HTTPException(status_code=413)  # FastAPI passes HTTPException from body reading through
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise HTTPException(status_code=413)  # FastAPI passes HTTPException from body reading through
+            return message
+
+        await self.app(scope, limited_receive, send)
