@@ -189,8 +189,10 @@ def load_build(path: Path) -> Artifact:
         detector = np.load(path / DETECTOR) if manifest.detector_negatives else None
     except (OSError, ValueError, TypeError, RuntimeError, KeyError) as exc:
         raise IndexCorruptError(f"Der Suchindex unter {path} ist unvollständig oder beschädigt ({exc}).") from exc
+    problems = _shape_problems(records, taxonomy)
+    if problems:
+        raise IndexCorruptError(f"Der Suchindex unter {path} ist beschädigt: {'; '.join(problems)}.")
     offsets = _challenge_offsets(records)
-    problems = []
     if index.ntotal != manifest.count or len(records) != manifest.count:
         problems.append(f"{index.ntotal} vectors, {len(records)} records, manifest says {manifest.count}")
     if index.d != manifest.dimension:
@@ -199,11 +201,44 @@ def load_build(path: Path) -> Artifact:
         problems.append(f"lexical index has {lexical.scores.get('num_docs')} documents")
     if detector is not None and detector.shape != (manifest.dimension + 1,):
         problems.append(f"detector has shape {detector.shape}")
-    if challenge_vectors.shape[0] != offsets[-1]:
+    if challenge_vectors.ndim != 2 or (len(challenge_vectors) and challenge_vectors.shape[1] != manifest.dimension):
+        problems.append(f"challenge vectors have shape {challenge_vectors.shape}")
+    elif challenge_vectors.shape[0] != offsets[-1]:
         problems.append(f"{challenge_vectors.shape[0]} challenge vectors for {offsets[-1]} challenges")
     if problems:
         raise IndexCorruptError(f"Der Suchindex unter {path} ist inkonsistent: {'; '.join(problems)}.")
     return Artifact(path, manifest, index, records, taxonomy, lexical, challenge_vectors, offsets, detector)
+
+
+REQUIRED_TAXONOMY = ("space_types", "themes", "status")
+RECORD_LISTS = ("space_types", "themes", "challenges")
+
+
+def _shape_problems(records: Any, taxonomy: Any) -> list[str]:
+    """What is wrong with the shape of records.json and taxonomy.json (empty if nothing): a build that loads but
+    has the wrong shape would fail on every request instead of at load time."""
+    if not isinstance(taxonomy, dict) or not all(isinstance(taxonomy.get(k), dict) and taxonomy[k] for k in REQUIRED_TAXONOMY):
+        return [f"taxonomy.json needs non-empty {', '.join(REQUIRED_TAXONOMY)}"]
+    if not isinstance(records, list) or not records:
+        return ["records.json is not a non-empty list of records"]
+    problems: list[str] = []
+    seen: set[str] = set()
+    for n, record in enumerate(records):
+        if not isinstance(record, dict) or not isinstance(record.get("id"), str) or not isinstance(record.get("title"), str):
+            problems.append(f"record {n} has no id or title")
+        elif record["id"] in seen:
+            problems.append(f"record id {record['id']} appears twice")
+        elif any(not isinstance(record.get(k), list) or not all(isinstance(v, str) for v in record[k]) for k in RECORD_LISTS):
+            problems.append(f"record {record['id']}: {', '.join(RECORD_LISTS)} must be lists of strings")
+        elif not record["space_types"] or not set(record["space_types"]) <= set(taxonomy["space_types"]):
+            problems.append(f"record {record['id']}: space types {record['space_types']} not in the taxonomy")
+        elif record.get("status") not in taxonomy["status"]:
+            problems.append(f"record {record['id']}: status {record.get('status')!r} not in the taxonomy")
+        if isinstance(record, dict) and isinstance(record.get("id"), str):
+            seen.add(record["id"])
+        if len(problems) >= 3:
+            break
+    return problems
 
 
 def load_current(index_root: Path) -> Artifact:

@@ -18,7 +18,6 @@ from swagger_ui_bundle import swagger_ui_path
 
 from indexer.artifact import (
     Artifact,
-    IndexCorruptError,
     IndexNotFoundError,
     Manifest,
     current_build,
@@ -26,7 +25,7 @@ from indexer.artifact import (
     load_current,
     package_version,
 )
-from indexer.embedding import Embedder, ModelLoadError
+from indexer.embedding import Embedder
 from service import errors
 from service.config import Settings
 from service.conversation import Conversation
@@ -36,7 +35,7 @@ from service.intents import IntentClassifier, load_examples
 from service.language import SUPPORTED
 from service.prompts import Prompts
 from service.routes import api, docs, feedback, pages
-from service.schemas import MAX_QUERY_CHARS
+from service.schemas import MAX_QUERY_CHARS, ChatRequest
 from service.search import Ranking, Searcher
 from service.security import install_security
 
@@ -58,25 +57,26 @@ class LiveIndex:
 
     Editors re-index without restarting the service: every ``reload_interval`` seconds a request looks
     at the ``current`` link, and a new build is loaded and swapped in whole. A build that cannot be
-    loaded is logged and the old one keeps serving.
+    loaded, set up or answer a test question is logged once and never retried (until a newer build appears), and
+    the old one keeps serving.
     """
 
     def __init__(self, settings: Settings, embedder: Embedder, artifact: Artifact) -> None:
         self.settings = settings
         self.embedder = embedder
-        self._served = self._serve(artifact)
+        self._served = self._serve(artifact, embedder)
         self._checked = time.monotonic()
         self._failed: Path | None = None
         self._lock = threading.Lock()
 
-    def _serve(self, artifact: Artifact) -> Served:
+    def _serve(self, artifact: Artifact, embedder: Embedder) -> Served:
         settings = self.settings
         ranking = Ranking()
         if settings.min_fit is not None:  # 0 switches "nothing fits" off
             ranking = replace(ranking, min_on_topic=settings.min_fit)
-        searcher = Searcher(self.embedder, artifact, ranking)
+        searcher = Searcher(embedder, artifact, ranking)
         presenters = {lang: Presenter(Prompts(settings.prompts_dir, lang), artifact.taxonomy) for lang in SUPPORTED}
-        intents = IntentClassifier(self.embedder, load_examples(settings.prompts_dir), artifact.challenge_vectors)
+        intents = IntentClassifier(embedder, load_examples(settings.prompts_dir), artifact.challenge_vectors)
         conversation = Conversation(searcher, presenters, limit=settings.default_limit, intents=intents,
                                     max_challenge_chars=MAX_QUERY_CHARS)
         return Served(artifact.path, searcher, presenters["de"], conversation)
@@ -85,25 +85,46 @@ class LiveIndex:
         now = time.monotonic()
         if now - self._checked < self.settings.reload_interval:
             return self._served
-        with self._lock:
+        if not self._lock.acquire(blocking=False):
+            return self._served  # another request is loading a new build; this one is answered by the old build
+        try:
             self._checked = now
-            try:
-                target = current_build(self.settings.index_dir)
-            except IndexNotFoundError:
-                return self._served
-            if target in (self._served.build, self._failed):
-                return self._served
-            try:
-                artifact = load_build(target)
-                check_manifest(self.settings, artifact.manifest)
-                if artifact.manifest.tuned != self.embedder.tuned:
-                    self.embedder = load_embedder(self.settings, artifact.manifest)
-                self._served = self._serve(artifact)
-                log.info("Switched to index %s (%d solutions)", artifact.build_id, artifact.manifest.count)
-            except (IndexCorruptError, errors.IndexMismatchError, ModelLoadError) as exc:
-                self._failed = target
-                log.error("New index %s not served, keeping %s: %s", target, self._served.build, exc)
+            return self._switch()
+        finally:
+            self._lock.release()
+
+    def _switch(self) -> Served:
+        """Serve the build ``current`` points to, if it is new and passes every check; else keep the old one."""
+        try:
+            target = current_build(self.settings.index_dir)
+        except IndexNotFoundError:
+            return self._served
+        if target in (self._served.build, self._failed):
+            return self._served
+        try:
+            artifact = load_build(target)
+            check_manifest(self.settings, artifact.manifest)
+            embedder = self.embedder
+            if artifact.manifest.tuned != embedder.tuned:
+                embedder = load_embedder(self.settings, artifact.manifest)
+            served = self._serve(artifact, embedder)
+            smoke_test(served)
+        except Exception as exc:  # noqa: BLE001 - whatever breaks a new build, the old one keeps answering
+            self._failed = target  # not retried until a newer build is published
+            log.error("event=build_failed build=%s keeping=%s error=%s: %s", target.name, self._served.build.name,
+                      type(exc).__name__, exc)
+            return self._served
+        self.embedder, self._served = embedder, served
+        log.info("event=build_switched build=%s solutions=%d", artifact.build_id, artifact.manifest.count)
         return self._served
+
+
+def smoke_test(served: Served) -> None:
+    """Answer one search and one chat turn with a new build before it goes live (raises whatever breaks)."""
+    record = served.searcher.artifact.records[0]
+    result = served.searcher.search(record["title"], limit=3)
+    served.presenter.items(result)
+    served.conversation.reply(ChatRequest(message=record["title"]))
 
 
 class Startup:
