@@ -33,9 +33,10 @@ from service.explain import Presenter
 from service.http import BodyLimit, HeadAsGet
 from service.intents import IntentClassifier, load_examples
 from service.language import SUPPORTED
+from service.limits import document_limits
 from service.prompts import Prompts
 from service.routes import api, docs, feedback, pages
-from service.schemas import MAX_QUERY_CHARS, ChatRequest
+from service.schemas import ChatRequest
 from service.search import Ranking, Searcher
 from service.security import install_security
 
@@ -78,7 +79,7 @@ class LiveIndex:
         presenters = {lang: Presenter(Prompts(settings.prompts_dir, lang), artifact.taxonomy) for lang in SUPPORTED}
         intents = IntentClassifier(embedder, load_examples(settings.prompts_dir), artifact.challenge_vectors)
         conversation = Conversation(searcher, presenters, limit=settings.default_limit, intents=intents,
-                                    max_challenge_chars=MAX_QUERY_CHARS)
+                                    max_challenge_chars=settings.max_query_chars)
         return Served(artifact.path, searcher, presenters["de"], conversation)
 
     def current(self) -> Served:
@@ -240,9 +241,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # served by routes/docs.py from local assets instead of a CDN
         redoc_url=None,
     )
+    document_limits(app, settings)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # 413 before a larger body is read
     app.add_middleware(HeadAsGet)
     app.state.settings = settings
+    app.state.feedback_limiter = feedback.new_limiter()
     app.state.templates = Jinja2Templates(directory=str(settings.web_dir / "templates"))
     errors.install_error_handlers(app)
     install_security(app, settings)

@@ -42,6 +42,10 @@ class Settings(IndexerSettings):
         description="Origins that may embed the page and widget (CSP frame-ancestors) and call /api/* (CORS).",
     )
     feedback_db: Path = Field(Path("var/feedback.sqlite3"), description="SQLite file for answer feedback.")
+    feedback_rate: str = Field("10/minute", description="Feedback posts per client (in memory, per replica; the client "
+                               "address is kept only as a salted hash), in the notation of the `limits` package.")
+    feedback_days: int = Field(365, ge=1, le=3650, description="Feedback older than this is deleted.")
+    feedback_max_rows: int = Field(100_000, ge=100, description="At most this many feedback rows; the oldest go first.")
 
     @field_validator("embed_origins", mode="before")
     @classmethod

@@ -120,7 +120,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AtlasError)
     async def handle_atlas_error(request: Request, exc: AtlasError) -> Response:
         message = text(request, exc.key, **exc.values)
-        headers = {"Retry-After": "5"} if exc.status == 503 else None
+        headers = {"Retry-After": str(exc.values.get("retry_after", 5))} if exc.status in (429, 503) else None
         return respond(request, exc.status, message, [{"field": exc.field, "message": message}], headers)
 
     @app.exception_handler(RequestValidationError)

@@ -7,6 +7,7 @@ optional comment. Nothing about the person: no IP address, no user agent, no ses
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import sqlite3
@@ -16,7 +17,6 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
 
-from indexer.artifact import utc_now
 from service.errors import AtlasError
 from service.schemas import MAX_QUERY_CHARS, SolutionId
 
@@ -41,6 +41,15 @@ class FeedbackStoreError(AtlasError):
     status = 503
 
 
+class FeedbackRateError(AtlasError):
+    """Too many feedback posts from one client."""
+
+    status = 429
+
+
+DUPLICATE_WINDOW_S = 600  # the same rating again within ten minutes is a retry, not a second opinion
+
+
 class FeedbackRequest(BaseModel):
     """What the page sends when a planner rates an answer."""
 
@@ -62,6 +71,7 @@ class FeedbackRequest(BaseModel):
 class FeedbackResponse(BaseModel):
     ok: bool
     id: int
+    duplicate: bool = Field(False, description="True if the same rating was stored moments ago (a retry): not stored twice.")
 
 
 
@@ -82,20 +92,35 @@ class FeedbackStore:
         connection.execute(SCHEMA)
         return connection
 
-    def add(self, feedback: FeedbackRequest, index_build: str) -> int:
-        """Store one rating and return its row id.
+    def add(self, feedback: FeedbackRequest, index_build: str, keep_days: int = 365, max_rows: int = 100_000,
+            duplicate_window_s: int = DUPLICATE_WINDOW_S) -> tuple[int, bool]:
+        """Store one rating; return its row id and whether it was a repeat of one stored moments ago (a retry).
+
+        Also deletes rows older than ``keep_days`` and the oldest beyond ``max_rows``.
 
         Raises:
             FeedbackStoreError: if the file cannot be written.
         """
-        row = (utc_now(), int(feedback.helpful), feedback.query, json.dumps(feedback.result_ids), index_build, feedback.comment)
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        created = now.isoformat().replace("+00:00", "Z")
+        since = (now - dt.timedelta(seconds=duplicate_window_s)).isoformat().replace("+00:00", "Z")
+        cutoff = (now - dt.timedelta(days=keep_days)).isoformat().replace("+00:00", "Z")
+        content = (int(feedback.helpful), feedback.query, json.dumps(feedback.result_ids), index_build, feedback.comment)
         try:
             with closing(self._connect()) as connection, connection:
+                same = connection.execute(
+                    "SELECT id FROM feedback WHERE helpful = ? AND query = ? AND result_ids = ? AND index_build = ? "
+                    "AND comment = ? AND created >= ? ORDER BY id DESC LIMIT 1", (*content, since),
+                ).fetchone()
+                if same:
+                    return int(same[0]), True
                 cursor = connection.execute(
                     "INSERT INTO feedback (created, helpful, query, result_ids, index_build, comment) VALUES (?, ?, ?, ?, ?, ?)",
-                    row,
+                    (created, *content),
                 )
-                return int(cursor.lastrowid or 0)
+                connection.execute("DELETE FROM feedback WHERE created < ?", (cutoff,))
+                connection.execute("DELETE FROM feedback WHERE id <= (SELECT MAX(id) FROM feedback) - ?", (max_rows,))
+                return int(cursor.lastrowid or 0), False
         except sqlite3.Error as exc:
             raise FeedbackStoreError("feedback_store_failed") from exc
 

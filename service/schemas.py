@@ -7,11 +7,12 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 SpaceType = Literal["innenstadt", "quartier", "gewerbegebiet"]
-MAX_QUERY_CHARS = 2000  # also ATLAS_MAX_QUERY_CHARS; the schema carries the documented default
+MAX_QUERY_CHARS = 20000  # the upper bound of ATLAS_MAX_QUERY_CHARS; the configured value is checked in service/limits.py
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"  # zero-width and soft-hyphen characters: nothing to read
 
 
 def _not_blank(value: str) -> str:
-    if not value or not value.strip():
+    if not value or not value.strip().strip(INVISIBLE).strip():
         raise ValueError("blank")  # message key, worded in prompts/de/errors.yaml
     return value.strip()
 
@@ -35,7 +36,7 @@ class SearchRequest(Filters):
     model_config = ConfigDict(extra="forbid")
 
     query: str = Field(..., max_length=MAX_QUERY_CHARS, examples=["In unserer Fußgängerzone stehen immer mehr Läden leer."])
-    limit: int | None = Field(None, ge=1, le=50)
+    limit: int | None = Field(None, ge=1, le=100, description="At most ATLAS_MAX_LIMIT (default 20); more is a 422.")
 
     _check_query = field_validator("query")(_not_blank)
 

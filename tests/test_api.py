@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from service.app import create_app
+from service.config import Settings
 from tests.conftest import assert_error
 
 
@@ -124,3 +126,32 @@ def test_openapi_docs_are_served(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/health", "/api/search", "/api/chat", "/api/solutions/{solution_id}"} <= set(paths)
+
+
+def test_inputs_are_checked_against_settings_and_index(settings: Settings) -> None:
+    small = settings.model_copy(update={"max_query_chars": 300, "max_limit": 7})
+    with TestClient(create_app(small)) as client:
+        assert_error(client.post("/api/search", json={"query": "x" * 301}), 422, "höchstens 300 Zeichen", "query")
+        assert client.post("/api/search", json={"query": "Leerstand " * 30}).status_code == 200
+        assert_error(client.post("/api/search", json={"query": "Leerstand", "limit": 8}), 422, "Höchstens 7", "limit")
+        assert len(client.post("/api/search", json={"query": "Leerstand", "limit": 7}).json()["results"]) <= 7
+        assert_error(client.post("/api/chat", json={"message": "y" * 301}), 422, "höchstens 300", "message")
+        schema = client.get("/openapi.json").json()["components"]["schemas"]
+        assert schema["SearchRequest"]["properties"]["query"]["maxLength"] == 300
+        assert schema["ChatRequest"]["properties"]["message"]["maxLength"] == 300
+        limit = schema["SearchRequest"]["properties"]["limit"]["anyOf"][0]
+        assert limit["maximum"] == 7
+
+
+@pytest.mark.parametrize("query", ["\u200b\u200b", " \u200d\ufeff ", "\u00ad"])
+def test_invisible_only_queries_are_blank(client: TestClient, query: str) -> None:
+    assert_error(client.post("/api/search", json={"query": query}), 422, "in ein paar Worten", "query")
+
+
+def test_unknown_theme_and_repeated_state_ids_are_422(client: TestClient) -> None:
+    assert_error(client.post("/api/search", json={"query": "Leerstand", "themes": ["gibtsnicht"]}), 422,
+                 "Das Thema 'gibtsnicht' gibt es im Atlas nicht", "themes")
+    assert_error(client.post("/api/chat", json={"message": "Leerstand", "themes": ["gibtsnicht"]}), 422, "gibtsnicht", "themes")
+    first = client.post("/api/chat", json={"message": "Leerstand in der Innenstadt"}).json()
+    state = {**first["state"], "shown": [first["state"]["shown"][0]] * 200}
+    assert_error(client.post("/api/chat", json={"message": "mehr", "state": state}), 422, "mehrfach", "state.shown")

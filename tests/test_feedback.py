@@ -104,3 +104,45 @@ def test_cli_export_without_any_feedback_yet(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert "Noch keine Rückmeldungen" in result.output and "id,created,helpful" in result.output
     assert not missing.exists()
+
+
+def test_one_client_is_rate_limited_with_retry_after(settings: Settings, tmp_path: Path) -> None:
+    db = tmp_path / "rate.sqlite3"
+    with TestClient(create_app(settings.model_copy(update={"feedback_db": db, "feedback_rate": "5/minute"}))) as client:
+        statuses = []
+        for n in range(8):
+            response = client.post("/api/feedback", json={**GOOD, "comment": f"Rückmeldung {n}"})
+            statuses.append(response.status_code)
+            if response.status_code == 429:
+                assert 1 <= int(response.headers["retry-after"]) <= 60
+                assert response.json()["error"].startswith("Sie haben gerade sehr viele Rückmeldungen gesendet")
+        assert statuses == [201] * 5 + [429] * 3
+        with sqlite3.connect(db) as connection:
+            assert connection.execute("SELECT COUNT(*) FROM feedback").fetchone()[0] == 5
+            assert "testclient" not in str(connection.execute("SELECT * FROM feedback").fetchall())
+
+
+def test_a_retried_post_is_stored_once(settings: Settings, tmp_path: Path) -> None:
+    db = tmp_path / "dedup.sqlite3"
+    with TestClient(create_app(settings.model_copy(update={"feedback_db": db}))) as client:
+        first = client.post("/api/feedback", json=GOOD)
+        again = client.post("/api/feedback", json=GOOD)
+        other = client.post("/api/feedback", json={**GOOD, "helpful": False})
+    assert (first.status_code, again.status_code, other.status_code) == (201, 200, 201)
+    assert again.json() == {"ok": True, "id": first.json()["id"], "duplicate": True}
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT COUNT(*) FROM feedback").fetchone()[0] == 2
+
+
+def test_old_rows_expire_and_the_table_is_capped(tmp_path: Path) -> None:
+    from service.feedback import FeedbackRequest, FeedbackStore
+
+    store = FeedbackStore(tmp_path / "cap.sqlite3")
+    store.add(FeedbackRequest(query="erste Frage", helpful=True), "b1")
+    with sqlite3.connect(store.path) as connection:
+        connection.execute("UPDATE feedback SET created = '2020-01-01T00:00:00Z'")
+    store.add(FeedbackRequest(query="zweite Frage", helpful=True), "b1", keep_days=30)
+    assert [r["query"] for r in store.rows()] == ["zweite Frage"]  # the old one expired
+    for n in range(5):
+        store.add(FeedbackRequest(query=f"Frage {n}", helpful=False), "b1", max_rows=3)
+    assert [r["query"] for r in store.rows()] == ["Frage 2", "Frage 3", "Frage 4"]  # the newest three stay

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from service.deps import ConversationDep, PresenterDep, SearcherDep, SettingsDep, StartupDep
 from service.errors import SolutionNotFoundError
+from service.limits import check_chat, check_search
 from service.schemas import (
     ChatRequest,
     ChatResponse,
@@ -41,15 +42,17 @@ def read_ready(startup: StartupDep) -> ReadyResponse:
 @router.post("/search")
 def search_solutions(body: SearchRequest, searcher: SearcherDep, presenter: PresenterDep, settings: SettingsDep) -> SearchResponse:
     """Ranked solutions for a planning challenge, each with a short explanation."""
-    limit = min(body.limit or settings.default_limit, settings.max_limit)
+    check_search(body, settings, searcher.artifact.taxonomy)
+    limit = body.limit or settings.default_limit
     result = searcher.search(body.query, limit=limit, space_type=body.space_type, themes=body.themes, status=body.status)
     return SearchResponse(query=body.query, space_type=body.space_type, detected_space_types=result.detected_space_types,
                           no_match=result.no_match, results=presenter.items(result))
 
 
 @router.post("/chat")
-def answer_chat(body: ChatRequest, conversation: ConversationDep) -> ChatResponse:
+def answer_chat(body: ChatRequest, conversation: ConversationDep, settings: SettingsDep) -> ChatResponse:
     """One conversational turn: send the message and the previous answer's state; get answer, results, new state."""
+    check_chat(body, settings, conversation.searcher.artifact.taxonomy)
     return conversation.reply(body)
 
 
