@@ -192,6 +192,10 @@ class Record:
             else:
                 front[name] = getattr(self, name)
         text = yaml.safe_dump(front, allow_unicode=True, sort_keys=False, width=100)
+        if yaml.safe_load(text) != front:
+            # YAML reads some characters (NEL, line and paragraph separators) as line breaks; such a record is written
+            # with escapes instead of raw Unicode, so what is saved always reads back the same.
+            text = yaml.safe_dump(front, allow_unicode=False, sort_keys=False, width=100)
         return f"---\n{text}---\n\n{self.description.strip()}\n"
 
 
@@ -228,7 +232,7 @@ def _check_fields(check: _Check, data: dict[str, Any], expected_id: str | None) 
         check.err(name, "unbekanntes Feld", f"Entfernen Sie '{name}' oder prüfen Sie die Schreibweise ({', '.join(FIELDS)}).")
     for name in REQUIRED:
         value = data.get(name)
-        if value is None or (isinstance(value, str | list) and not value):
+        if value is None or (isinstance(value, str) and not value.strip()) or (isinstance(value, list) and not value):
             check.err(name, "Pflichtfeld fehlt oder ist leer", f"Tragen Sie '{name}' ein (siehe corpus/README.md).")
     rid = str(data.get("id") or "")
     if rid and not ID_PATTERN.match(rid):
@@ -337,13 +341,8 @@ def check_record(data: dict[str, Any], body: str, file: str, taxonomy: Taxonomy,
     lists = _check_lists(check, data, taxonomy)
     program, status, updated = _check_vocabulary(check, data, taxonomy)
     intended, unintended = _check_effects(check, data)
-    # ";" separates list items in CSV files, so it cannot appear inside one (import/export round trip).
-    for name, values in [*lists.items(), ("effects", intended + unintended)]:
-        for value in values:
-            if ";" in value:
-                check.err(name, f"Eintrag enthält ein Semikolon: '{value[:60]}'",
-                          "Verwenden Sie ein Komma oder legen Sie zwei Einträge an (';' trennt Listeneinträge in CSV).")
     description = (body if body is not None else str(data.get("description") or "")).strip()
+    description = description.replace("\r\n", "\n").replace("\r", "\n")  # one line-end convention for the body
     if not description:
         check.err("description", "Beschreibungstext fehlt", "Schreiben Sie unter die Kopfdaten (nach dem zweiten ---) eine Beschreibung.")
     _check_guidelines(check, description, lists, intended, unintended)

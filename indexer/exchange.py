@@ -23,14 +23,41 @@ from indexer.corpus import (
     shipped_corpus,
 )
 
-# Flat column order shared by CSV and JSON Lines; CSV joins list fields with ";".
+# Flat column order shared by CSV and JSON Lines.
 COLUMNS = (
     "id", "title", "summary", "space_types", "themes", "raumwirkungen", "challenges",
     "effects_intended", "effects_unintended", "indicators", "municipality", "state", "program",
     "program_detail", "status", "sources", "updated", "description",
 )
 FLAT_LISTS = (*LIST_FIELDS, "effects_intended", "effects_unintended")
-SEPARATOR = ";"
+
+# CSV layout (corpus/README.md): what German Excel and LibreOffice open with a double click – ";" between columns,
+# UTF-8 with BOM, CRLF line ends, every cell quoted as needed. A list lives in one cell, one item per line; a list whose
+# items cannot be written that way losslessly (an item with a line break, surrounding spaces, an empty item, or a cell
+# that would start with "[") is written as a JSON array instead. Any text round-trips: semicolons, quotes, line breaks.
+CSV_DELIMITER = ";"
+LEGACY_SEPARATOR = ";"  # comma-separated files from before this layout joined list items with ";"
+
+
+def _list_cell(items: list[str]) -> str:
+    plain = all(item and item == item.strip() and item.splitlines() == [item] for item in items)
+    if plain and not (items and items[0].startswith("[")):
+        return "\n".join(items)
+    return json.dumps(items, ensure_ascii=False)
+
+
+def _parse_list_cell(value: str, legacy: bool) -> list[str]:
+    if value.startswith("["):
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            parsed = None
+        if isinstance(parsed, list) and all(isinstance(item, str) for item in parsed):
+            return parsed
+    lines = value.splitlines()
+    if legacy and len(lines) <= 1:
+        lines = value.split(LEGACY_SEPARATOR)
+    return [line.strip() for line in lines if line.strip()]
 
 
 class ExchangeError(Exception):
@@ -43,21 +70,22 @@ def export_records(records: list[Record], fmt: str) -> str:
     if fmt == "jsonl":
         return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    buffer.write("\ufeff")  # the BOM tells Excel the file is UTF-8
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, delimiter=CSV_DELIMITER, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: (f"{SEPARATOR} ".join(v) if k in FLAT_LISTS else v) for k, v in row.items()})
+        writer.writerow({k: (_list_cell(v) if k in FLAT_LISTS else v) for k, v in row.items()})
     return buffer.getvalue()
 
 
 def _read_rows(path: Path) -> Iterator[tuple[str, dict[str, Any] | None, str | None]]:
     """Yield (row label, row dict or None, parse error or None) for a CSV or JSON Lines file."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = path.read_bytes().decode("utf-8-sig")  # no newline translation: line breaks inside cells stay as written
     except (OSError, UnicodeDecodeError) as exc:
         raise ExchangeError(f"{path}: Datei kann nicht gelesen werden ({exc}). Speichern Sie sie als UTF-8.") from exc
     if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-        for number, line in enumerate(text.splitlines(), start=1):
+        for number, line in enumerate(text.split("\n"), start=1):  # not splitlines(): U+2028 etc. may sit inside JSON
             if not line.strip():
                 continue
             try:
@@ -72,12 +100,13 @@ def _read_rows(path: Path) -> Iterator[tuple[str, dict[str, Any] | None, str | N
         return
     if path.suffix.lower() != ".csv":
         raise ExchangeError(f"{path}: unbekanntes Format. Verwenden Sie eine .csv- oder .jsonl-Datei.")
-    dialect: type[csv.Dialect] | csv.Dialect = csv.excel
-    try:
-        dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
+    delimiter = ","
+    try:  # only the delimiter is sniffed (from the header); quoting is always Excel's (a doubled quote is a quote)
+        delimiter = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t").delimiter
     except csv.Error:
         pass
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    legacy = delimiter == ","  # the comma layout joined list items with ";"
+    reader = csv.DictReader(io.StringIO(text, newline=""), dialect=csv.excel, delimiter=delimiter)
     if not reader.fieldnames or "id" not in reader.fieldnames:
         raise ExchangeError(f"{path}: Kopfzeile ohne Spalte 'id'. Erwartet werden die Spalten: {', '.join(COLUMNS)}.")
     for number, raw in enumerate(reader, start=2):
@@ -86,11 +115,13 @@ def _read_rows(path: Path) -> Iterator[tuple[str, dict[str, Any] | None, str | N
             if key is None:
                 yield f"{path.name}:{number}", None, "Zeile hat mehr Spalten als die Kopfzeile."
                 break
-            value = (value or "").strip()
             if key in FLAT_LISTS:
-                row[key] = [v.strip() for v in value.split(SEPARATOR) if v.strip()]
-            elif value:
-                row[key] = value
+                row[key] = _parse_list_cell((value or "").strip(), legacy)
+            elif key == "description":
+                if (value or "").strip():
+                    row[key] = value  # the body keeps its line breaks and spacing
+            elif (value or "").strip():
+                row[key] = value.strip()
         else:
             yield f"{path.name}:{number}", row, None
 
