@@ -231,7 +231,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[State]:
-        yield State(live=Startup(settings, background=settings.load_in_background))
+        startup = app.state.startup = Startup(settings, background=settings.load_in_background)
+        yield State(live=startup)
 
     app = FastAPI(
         title="Atlas-Lotse",

@@ -7,13 +7,14 @@ the OpenAPI document (``document_limits``) and the page, so API, documentation a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 
 from service.config import Settings
 from service.errors import InvalidQueryError
-from service.schemas import ChatRequest, ConversationState, SearchRequest
+from service.schemas import INVISIBLE, ChatRequest, ConversationState, SearchRequest
 
 
 def check_text(value: str, field: str, settings: Settings) -> None:
@@ -50,24 +51,75 @@ def check_state(state: ConversationState, settings: Settings, taxonomy: dict[str
         raise InvalidQueryError("state_repeats", "state.shown")
 
 
+VISIBLE_PATTERN = "[^\\s" + "".join(f"\\u{ord(c):04x}" for c in INVISIBLE) + "]"
+
+
+class ErrorItem(BaseModel):
+    field: str | None
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    """The one error shape of every API error (service/errors.py)."""
+
+    ok: Literal[False]
+    status: int
+    error: str
+    errors: list[ErrorItem]
+
+
 def document_limits(app: FastAPI, settings: Settings) -> None:
-    """Write the configured limits into the OpenAPI document (the schema classes carry only the defaults)."""
+    """Write the configured limits and the real error shape into the OpenAPI document (the schema classes carry only
+    the defaults; FastAPI would document 422 as ``{"detail": …}``)."""
     original = app.openapi
 
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
+        app.openapi_schema = None  # built anew: the themes come from the build being served, which can change
         schema = original()
         models = schema.get("components", {}).get("schemas", {})
-        for model, field in (("SearchRequest", "query"), ("ChatRequest", "message"), ("ConversationState", "challenge")):
+        for model, field in (("SearchRequest", "query"), ("ChatRequest", "message"), ("ConversationState", "challenge"),
+                             ("FeedbackRequest", "query")):
             if model in models:
                 models[model]["properties"][field]["maxLength"] = settings.max_query_chars
+        for model, field in (("SearchRequest", "query"), ("ChatRequest", "message"), ("FeedbackRequest", "query")):
+            if model in models:  # something to read: not empty, not only spaces or invisible characters
+                models[model]["properties"][field].update(minLength=1, pattern=VISIBLE_PATTERN)
         if "SearchRequest" in models:
             limit = models["SearchRequest"]["properties"]["limit"]
             for option in limit.get("anyOf", [limit]):
                 if option.get("type") == "integer":
                     option["maximum"] = settings.max_limit
+        startup = getattr(app.state, "startup", None)
+        if startup is not None and startup.live is not None:
+            artifact = startup.live.current().searcher.artifact
+            themes = list(artifact.taxonomy.get("themes", {}))
+            if "FeedbackRequest" in models:  # feedback names solutions of the served build
+                models["FeedbackRequest"]["properties"]["result_ids"]["items"] = {
+                    "type": "string", "enum": [r["id"] for r in artifact.records]}
+            for model in ("SearchRequest", "ChatRequest", "ConversationState"):
+                if model in models:
+                    models[model]["properties"]["themes"]["items"] = {"type": "string", "enum": themes}
+        _document_errors(schema)
         app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_errors(schema: dict[str, Any]) -> None:
+    """Every operation answers errors in the one shape: 422 as it really is, any other status as the default."""
+    models = schema.setdefault("components", {}).setdefault("schemas", {})
+    models.pop("HTTPValidationError", None)
+    models.pop("ValidationError", None)
+    error_schema = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
+    models.update(error_schema.pop("$defs", {}))
+    models["ErrorResponse"] = error_schema
+    content = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.setdefault("responses", {})
+            for status, response in responses.items():
+                if status.startswith(("4", "5")):
+                    response["content"] = content
+            responses["default"] = {"description": "Fehler im einheitlichen Format (ok, status, error, errors)",
+                                    "content": content}
