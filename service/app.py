@@ -27,6 +27,7 @@ from indexer.artifact import (
 )
 from indexer.embedding import Embedder
 from service import errors
+from service.batching import QueryBatcher
 from service.config import Settings
 from service.conversation import Conversation
 from service.explain import Presenter
@@ -51,6 +52,7 @@ class Served:
     searcher: Searcher
     presenter: Presenter
     conversation: Conversation
+    batcher: QueryBatcher
 
 
 class LiveIndex:
@@ -75,12 +77,13 @@ class LiveIndex:
         ranking = Ranking()
         if settings.min_fit is not None:  # 0 switches "nothing fits" off
             ranking = replace(ranking, min_on_topic=settings.min_fit)
-        searcher = Searcher(embedder, artifact, ranking)
+        batcher = QueryBatcher(embedder)  # the one thread that runs the model for this build
+        searcher = Searcher(batcher, artifact, ranking)
         presenters = {lang: Presenter(Prompts(settings.prompts_dir, lang), artifact.taxonomy) for lang in SUPPORTED}
-        intents = IntentClassifier(embedder, load_examples(settings.prompts_dir), artifact.challenge_vectors)
+        intents = IntentClassifier(batcher, load_examples(settings.prompts_dir), artifact.challenge_vectors)
         conversation = Conversation(searcher, presenters, limit=settings.default_limit, intents=intents,
                                     max_challenge_chars=settings.max_query_chars)
-        return Served(artifact.path, searcher, presenters["de"], conversation)
+        return Served(artifact.path, searcher, presenters["de"], conversation, batcher)
 
     def current(self) -> Served:
         now = time.monotonic()
@@ -102,6 +105,7 @@ class LiveIndex:
             return self._served
         if target in (self._served.build, self._failed):
             return self._served
+        served: Served | None = None
         try:
             artifact = load_build(target)
             check_manifest(self.settings, artifact.manifest)
@@ -111,11 +115,15 @@ class LiveIndex:
             served = self._serve(artifact, embedder)
             smoke_test(served)
         except Exception as exc:  # noqa: BLE001 - whatever breaks a new build, the old one keeps answering
+            if served is not None:
+                served.batcher.close()
             self._failed = target  # not retried until a newer build is published
             log.error("event=build_failed build=%s keeping=%s error=%s: %s", target.name, self._served.build.name,
                       type(exc).__name__, exc)
             return self._served
+        old = self._served
         self.embedder, self._served = embedder, served
+        old.batcher.close()  # requests still holding the old build finish first: close() queues behind them
         log.info("event=build_switched build=%s solutions=%d", artifact.build_id, artifact.manifest.count)
         return self._served
 

@@ -44,6 +44,12 @@ class SolutionNotFoundError(AtlasError):
     status = 404
 
 
+class ServiceBusyError(AtlasError):
+    """Too many requests are waiting for the model."""
+
+    status = 503
+
+
 class ServiceStartingError(AtlasError):
     """The model and index are still loading (``atlas serve`` answers while it starts)."""
 

@@ -18,7 +18,7 @@ import yaml
 from sklearn.linear_model import LogisticRegression
 
 from indexer.domain import load_negatives
-from indexer.embedding import Embedder
+from service.search import QueryEncoder
 
 INTENTS = ("new", "refine", "context", "status", "details", "similar", "more", "contact", "costs", "off_topic")
 MAX_CHALLENGE_EXAMPLES = 300  # challenge phrases from the index used as "new" examples (evenly spaced, deterministic)
@@ -53,7 +53,7 @@ def load_examples(prompts_dir: Path, languages: tuple[str, ...] = ("de", "en")) 
 class IntentClassifier:
     """Classifies a message into one of INTENTS from its query vector."""
 
-    def __init__(self, embedder: Embedder, examples: dict[str, list[str]], challenge_vectors: np.ndarray) -> None:
+    def __init__(self, embedder: QueryEncoder, examples: dict[str, list[str]], challenge_vectors: np.ndarray) -> None:
         self.embedder = embedder
         texts = [text for name in INTENTS for text in examples.get(name, [])]
         labels = [name for name in INTENTS for _ in examples.get(name, [])]

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
 from indexer.artifact import Artifact
 from indexer.corpus import RecordDict
 from indexer.domain import on_topic_probability
-from indexer.embedding import Embedder
 from indexer.text import analyze, correct
 from service.understanding import Understanding
 
@@ -74,10 +74,16 @@ class SearchResult:
     no_match: bool = False
 
 
+class QueryEncoder(Protocol):
+    """What search needs of a model: unit vectors for questions (an Embedder, or the service's QueryBatcher)."""
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray: ...
+
+
 class Searcher:
     """Embeds a question, scores every record, filters by facets, and explains each hit."""
 
-    def __init__(self, embedder: Embedder, artifact: Artifact, ranking: Ranking | None = None) -> None:
+    def __init__(self, embedder: QueryEncoder, artifact: Artifact, ranking: Ranking | None = None) -> None:
         self.embedder = embedder
         self.artifact = artifact
         self.ranking = ranking or Ranking()
