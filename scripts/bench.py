@@ -62,6 +62,49 @@ def german_queries(corpus_dir: Path, n: int) -> list[str]:
     return [rng.choice(starts) + rng.choice(phrases) for _ in range(n)]
 
 
+N_LOAD = 320  # requests per load phase (bounded in count)
+CLIENTS = 16
+
+
+def load_phase(base: str, queries: list[str], clients: int) -> tuple[float, list[float], int]:
+    """POST /api/search N_LOAD times from ``clients`` threads; returns requests/s, latencies (ms) and errors."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    latencies: list[float] = []
+    errors = 0
+
+    def one(q: str, client: httpx.Client) -> None:
+        nonlocal errors
+        t0 = time.perf_counter()
+        try:
+            ok = client.post(f"{base}/api/search", json={"query": q}).status_code == 200
+        except httpx.HTTPError:
+            ok = False
+        latencies.append((time.perf_counter() - t0) * 1000)
+        errors += not ok
+
+    work = [queries[i % len(queries)] for i in range(N_LOAD)]
+    with httpx.Client(timeout=60, limits=httpx.Limits(max_connections=clients)) as client:
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=clients) as pool:
+            list(pool.map(lambda q: one(q, client), work))
+        seconds = time.perf_counter() - t0
+    return N_LOAD / seconds, latencies, errors
+
+
+def batch_sizes(base: str, token: str) -> str:
+    """The micro-batch size histogram from /metrics: how many texts each model call encoded."""
+    text = httpx.get(f"{base}/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=10).text
+    counts = {}
+    for line in text.splitlines():
+        if line.startswith("atlas_encode_batch_size_bucket"):
+            le = line.split('le="')[1].split('"')[0]
+            counts[le] = float(line.rsplit(" ", 1)[1])
+    total = text.split("atlas_encode_batch_size_count ")[1].split()[0] if "atlas_encode_batch_size_count " in text else "0"
+    return f"{int(float(total))} model calls; cumulative calls with at most n texts: " + ", ".join(
+        f"≤{k}: {int(v)}" for k, v in counts.items() if k != "+Inf")
+
+
 def main() -> None:
     corpus_dir = ROOT / "corpus"
     print(f"Atlas-Lotse benchmark – {N_QUERIES} German queries, corpus {corpus_dir}")
@@ -91,7 +134,8 @@ def main() -> None:
 
     queries = german_queries(corpus_dir, N_QUERIES)
     port = free_port()
-    env = {**os.environ, "ATLAS_INDEX_DIR": str(ROOT / "var" / "index")}
+    token = "bench-" + str(os.getpid())
+    env = {**os.environ, "ATLAS_INDEX_DIR": str(ROOT / "var" / "index"), "ATLAS_METRICS_TOKEN": token}
     server = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -102,7 +146,7 @@ def main() -> None:
             deadline = time.monotonic() + 120
             while True:
                 try:
-                    if client.get(f"{base}/api/health").status_code == 200:
+                    if client.get(f"{base}/api/ready").status_code == 200:
                         break
                 except httpx.HTTPError:
                     pass
@@ -121,7 +165,12 @@ def main() -> None:
                 t0 = time.perf_counter()
                 embedder.encode_queries([q])
                 encode_ms.append((time.perf_counter() - t0) * 1000)
+        rss_ready = resident_mb(server.pid)
+        # Concurrency, side by side in one run: one client after the other, then 16 at once.
+        seq_rps, seq_ms, seq_err = load_phase(base, queries, 1)
+        par_rps, par_ms, par_err = load_phase(base, queries, CLIENTS)
         rss_mb = resident_mb(server.pid)
+        batches = batch_sizes(base, token)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -147,7 +196,13 @@ def main() -> None:
     print(f"bare model.encode (query):   p50 {e50:7.2f} ms   p95 {e95:7.2f} ms   mean {statistics.mean(encode_ms):7.2f} ms")
     print(f"overhead ratio HTTP/encode:  p50 {h50 / e50:5.2f}x      p95 {h95 / e95:5.2f}x")
     print(f"service overhead beyond encoding (p50): {h50 - e50:6.2f} ms")
-    print(f"server resident memory after the run: {rss_mb:6.0f} MB")
+    print(f"server resident memory: {rss_ready:6.0f} MB when ready, {rss_mb:6.0f} MB after the load phases")
+    print(f"\nthroughput, {N_LOAD} requests each:  1 client {seq_rps:6.1f} req/s (p50 {percentile(seq_ms, 50):6.1f} ms, "
+          f"p95 {percentile(seq_ms, 95):6.1f} ms, {seq_err} errors)")
+    print(f"                                {CLIENTS} clients {par_rps:6.1f} req/s (p50 {percentile(par_ms, 50):6.1f} ms, "
+          f"p95 {percentile(par_ms, 95):6.1f} ms, {par_err} errors)")
+    print(f"concurrency gain: {par_rps / seq_rps:4.2f}x the sequential throughput")
+    print(f"micro-batches: {batches}\n")
     d50, y50 = percentile(dense_ms, 50), percentile(hybrid_ms, 50)
     print(f"Searcher.search dense-only:  p50 {d50:7.2f} ms   p95 {percentile(dense_ms, 95):7.2f} ms")
     print(f"Searcher.search hybrid:      p50 {y50:7.2f} ms   p95 {percentile(hybrid_ms, 95):7.2f} ms")

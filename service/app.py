@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -35,6 +35,8 @@ from service.http import BodyLimit, HeadAsGet
 from service.intents import IntentClassifier, load_examples
 from service.language import SUPPORTED
 from service.limits import document_limits
+from service.metrics import Metrics, MetricsMiddleware
+from service.metrics import router as metrics_router
 from service.prompts import Prompts
 from service.routes import api, docs, feedback, pages
 from service.schemas import ChatRequest
@@ -64,9 +66,11 @@ class LiveIndex:
     the old one keeps serving.
     """
 
-    def __init__(self, settings: Settings, embedder: Embedder, artifact: Artifact) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder, artifact: Artifact,
+                 on_batch: Callable[[int], None] | None = None) -> None:
         self.settings = settings
         self.embedder = embedder
+        self.on_batch = on_batch
         self._served = self._serve(artifact, embedder)
         self._checked = time.monotonic()
         self._failed: Path | None = None
@@ -77,7 +81,7 @@ class LiveIndex:
         ranking = Ranking()
         if settings.min_fit is not None:  # 0 switches "nothing fits" off
             ranking = replace(ranking, min_on_topic=settings.min_fit)
-        batcher = QueryBatcher(embedder)  # the one thread that runs the model for this build
+        batcher = QueryBatcher(embedder, on_batch=self.on_batch)  # the one thread that runs the model for this build
         searcher = Searcher(batcher, artifact, ranking)
         presenters = {lang: Presenter(Prompts(settings.prompts_dir, lang), artifact.taxonomy) for lang in SUPPORTED}
         intents = IntentClassifier(batcher, load_examples(settings.prompts_dir), artifact.challenge_vectors)
@@ -143,8 +147,9 @@ class Startup:
     /api/health (liveness) says "starting", /api/ready and every search say 503 until the index is live.
     """
 
-    def __init__(self, settings: Settings, background: bool) -> None:
+    def __init__(self, settings: Settings, background: bool, on_batch: Callable[[int], None] | None = None) -> None:
         self.settings = settings
+        self.on_batch = on_batch
         self.live: LiveIndex | None = None
         self.error: str | None = None
         self._thread: threading.Thread | None = None
@@ -152,11 +157,11 @@ class Startup:
             self._thread = threading.Thread(target=self._load, name="atlas-load", daemon=True)
             self._thread.start()
         else:
-            self.live = load_live(settings)
+            self.live = load_live(settings, on_batch)
 
     def _load(self) -> None:
         try:
-            self.live = load_live(self.settings)
+            self.live = load_live(self.settings, self.on_batch)
         except Exception as exc:  # noqa: BLE001 - any failure is reported by /api/health and /api/ready
             self.error = str(exc)
             log.error("event=startup_failed error=%s", type(exc).__name__)
@@ -202,13 +207,13 @@ def load_state(settings: Settings) -> State:
     return State(live=Startup(settings, background=False))
 
 
-def load_live(settings: Settings) -> LiveIndex:
+def load_live(settings: Settings, on_batch: Callable[[int], None] | None = None) -> LiveIndex:
     """Load the current index build and its model (see load_state for the errors)."""
     artifact = load_current(settings.index_dir)
     check_manifest(settings, artifact.manifest)
     embedder = load_embedder(settings, artifact.manifest)
     log.info("Loaded index %s (%d solutions, model %s)", artifact.build_id, artifact.manifest.count, artifact.manifest.model)
-    return LiveIndex(settings, embedder, artifact)
+    return LiveIndex(settings, embedder, artifact, on_batch)
 
 
 def load_searcher(settings: Settings) -> Searcher:
@@ -236,10 +241,12 @@ def check_manifest(settings: Settings, manifest: Manifest) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; the model and index are loaded when the lifespan starts."""
     settings = settings or Settings()
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[State]:
-        startup = app.state.startup = Startup(settings, background=settings.load_in_background)
+        startup = app.state.startup = Startup(settings, background=settings.load_in_background,
+                                              on_batch=metrics.batch_size.observe)
         yield State(live=startup)
 
     app = FastAPI(
@@ -253,8 +260,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     document_limits(app, settings)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # 413 before a larger body is read
     app.add_middleware(HeadAsGet)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.state.settings = settings
     app.state.feedback_limiter = feedback.new_limiter()
+    app.state.metrics = metrics
     app.state.templates = Jinja2Templates(directory=str(settings.web_dir / "templates"))
     errors.install_error_handlers(app)
     install_security(app, settings)
@@ -262,6 +271,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(feedback.router)
     app.include_router(pages.router)
     app.include_router(docs.router)
+    app.include_router(metrics_router)
     app.mount(docs.ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="swagger")
     app.mount("/static", StaticFiles(directory=str(settings.web_dir / "static")), name="static")
     return app

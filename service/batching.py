@@ -13,6 +13,7 @@ import queue
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
@@ -33,8 +34,10 @@ class _Job:
 class QueryBatcher:
     """Encodes queries for many threads in shared batches; same vectors as ``embedder.encode_queries``."""
 
-    def __init__(self, embedder: Embedder, max_batch: int = 32, max_wait_ms: float = 3.0, max_queue: int = 512) -> None:
+    def __init__(self, embedder: Embedder, max_batch: int = 32, max_wait_ms: float = 3.0, max_queue: int = 512,
+                 on_batch: Callable[[int], None] | None = None) -> None:
         self.embedder = embedder
+        self.on_batch = on_batch  # e.g. the batch-size histogram of the metrics
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000
         self._queue: queue.Queue[_Job | None] = queue.Queue(maxsize=max_queue)
@@ -102,6 +105,8 @@ class QueryBatcher:
                 job.future.set_exception(exc)
             return
         self.batch_sizes[len(texts)] += 1
+        if self.on_batch is not None:
+            self.on_batch(len(texts))
         start = 0
         for job in jobs:
             job.future.set_result(vectors[start : start + len(job.texts)])

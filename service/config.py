@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
 from indexer.resources import bundled
@@ -33,6 +33,7 @@ class Settings(IndexerSettings):
                                 description="Largest request body accepted; larger ones get 413 before they are read.")
     load_in_background: bool = Field(False, description="Answer /api/health and /api/ready (503) while the model and index "
                                      "load; `atlas serve` switches this on.")
+    metrics_token: SecretStr | None = Field(None, description="Bearer token for /metrics (Prometheus); unset = no /metrics.")
     timeout_keep_alive: int = Field(5, ge=1, le=300, description="Seconds an idle keep-alive connection stays open.")
 
     # Page, widget and feedback (issue 6)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from service.app import create_app
 from service.config import Settings
@@ -155,3 +156,22 @@ def test_unknown_theme_and_repeated_state_ids_are_422(client: TestClient) -> Non
     first = client.post("/api/chat", json={"message": "Leerstand in der Innenstadt"}).json()
     state = {**first["state"], "shown": [first["state"]["shown"][0]] * 200}
     assert_error(client.post("/api/chat", json={"message": "mehr", "state": state}), 422, "mehrfach", "state.shown")
+
+
+def test_metrics_only_with_the_token_and_without_question_text(settings: Settings) -> None:
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/metrics").status_code == 404  # no token configured: no metrics page at all
+    with TestClient(create_app(settings.model_copy(update={"metrics_token": SecretStr("geheim-123")}))) as client:
+        client.post("/api/search", json={"query": "Leerstand in der Fußgängerzone"})
+        client.post("/api/search", json={"query": "Wie backe ich einen Apfelkuchen?"})
+        client.get("/api/solutions/gibt-es-nicht")
+        assert client.get("/metrics").status_code == 404
+        assert client.get("/metrics", headers={"Authorization": "Bearer falsch"}).status_code == 404
+        response = client.get("/metrics", headers={"Authorization": "Bearer geheim-123"})
+        assert response.status_code == 200
+        text = response.text
+        assert 'atlas_requests_total{method="POST",route="/api/search",status="200"} 2.0' in text
+        assert 'route="/api/solutions/{solution_id}",status="404"' in text  # the template, not the id
+        assert "atlas_request_seconds_bucket" in text and "atlas_encode_batch_size_count" in text
+        assert 'atlas_build_info{build="' in text
+        assert "Leerstand" not in text and "Apfelkuchen" not in text and "gibt-es-nicht" not in text

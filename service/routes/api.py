@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from service.deps import ConversationDep, PresenterDep, SearcherDep, SettingsDep, StartupDep
 from service.errors import SolutionNotFoundError
@@ -40,20 +40,25 @@ def read_ready(startup: StartupDep) -> ReadyResponse:
 
 
 @router.post("/search")
-def search_solutions(body: SearchRequest, searcher: SearcherDep, presenter: PresenterDep, settings: SettingsDep) -> SearchResponse:
+def search_solutions(body: SearchRequest, request: Request, searcher: SearcherDep, presenter: PresenterDep, settings: SettingsDep) -> SearchResponse:
     """Ranked solutions for a planning challenge, each with a short explanation."""
     check_search(body, settings, searcher.artifact.taxonomy)
     limit = body.limit or settings.default_limit
     result = searcher.search(body.query, limit=limit, space_type=body.space_type, themes=body.themes, status=body.status)
+    if result.no_match:
+        request.app.state.metrics.no_match.inc()
     return SearchResponse(query=body.query, space_type=body.space_type, detected_space_types=result.detected_space_types,
                           no_match=result.no_match, results=presenter.items(result))
 
 
 @router.post("/chat")
-def answer_chat(body: ChatRequest, conversation: ConversationDep, settings: SettingsDep) -> ChatResponse:
+def answer_chat(body: ChatRequest, request: Request, conversation: ConversationDep, settings: SettingsDep) -> ChatResponse:
     """One conversational turn: send the message and the previous answer's state; get answer, results, new state."""
     check_chat(body, settings, conversation.searcher.artifact.taxonomy)
-    return conversation.reply(body)
+    answer = conversation.reply(body)
+    if answer.no_match:
+        request.app.state.metrics.no_match.inc()
+    return answer
 
 
 @router.get("/solutions/{solution_id}", responses={404: {"description": "Unknown solution id"}})
