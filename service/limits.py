@@ -81,6 +81,8 @@ def document_limits(app: FastAPI, settings: Settings) -> None:
                              ("FeedbackRequest", "query")):
             if model in models:
                 models[model]["properties"][field]["maxLength"] = settings.max_query_chars
+        if "ConversationState" in models:  # a result is listed once (check_state)
+            models["ConversationState"]["properties"]["shown"]["uniqueItems"] = True
         for model, field in (("SearchRequest", "query"), ("ChatRequest", "message"), ("FeedbackRequest", "query")):
             if model in models:  # something to read: not empty, not only spaces or invisible characters
                 models[model]["properties"][field].update(minLength=1, pattern=VISIBLE_PATTERN)
