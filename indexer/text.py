@@ -11,8 +11,9 @@ import unicodedata
 from functools import lru_cache
 
 import Stemmer
-from compound_split import char_split
 from rapidfuzz import distance, process
+
+from indexer.compounds import best_split
 
 WORD = re.compile(r"[a-zäöüß0-9]+")
 # Compounds shorter than this are rarely worth splitting and often split wrongly.
@@ -57,10 +58,10 @@ def split_compound(word: str, min_length: int = MIN_COMPOUND) -> tuple[str, ...]
     """Parts of a German compound (long parts split again), or () if it is not confidently a compound."""
     if len(word) < min_length or word.isdigit():
         return ()
-    candidates = char_split.split_compound(word)
-    if not candidates:
+    best = best_split(word)
+    if best is None:
         return ()
-    score, head, tail = candidates[0]
+    score, head, tail = best
     if score < SPLIT_THRESHOLD or len(head) < MIN_PART or len(tail) < MIN_PART:
         return ()
     parts: list[str] = []
