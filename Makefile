@@ -8,7 +8,10 @@ PORT   ?= 8000
 BROWSER_STAMP := tests/browser/node_modules/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install browser-deps run index lint test bench validate clean
+# PostgreSQL and nginx for the deployment tests (tests/system.py starts them on 127.0.0.1), only if missing.
+SYSTEM_PACKAGES := postgresql nginx
+
+.PHONY: install browser-deps system-deps run index lint test bench validate clean
 
 install: $(STAMP)
 
@@ -31,6 +34,11 @@ $(BROWSER_STAMP): tests/browser/package.json tests/browser/package-lock.json
 	npm ci --prefix tests/browser --no-audit --no-fund
 	touch $@
 
+system-deps:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! { command -v nginx || [ -x /usr/sbin/nginx ]; } >/dev/null; then \
+	  $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $(SYSTEM_PACKAGES); \
+	fi
+
 index: install
 	$(BIN)/atlas index --if-changed
 
@@ -45,7 +53,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: install browser-deps lint
+test: install browser-deps system-deps lint
 	$(BIN)/python -m pytest
 
 bench: index

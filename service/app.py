@@ -31,6 +31,7 @@ from service.batching import QueryBatcher
 from service.config import Settings
 from service.conversation import Conversation
 from service.explain import Presenter
+from service.feedback import FeedbackStore, FeedbackStoreError
 from service.http import BodyLimit, HeadAsGet
 from service.intents import IntentClassifier, load_examples
 from service.language import SUPPORTED
@@ -247,7 +248,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[State]:
         startup = app.state.startup = Startup(settings, background=settings.load_in_background,
                                               on_batch=metrics.batch_size.observe)
+        try:
+            app.state.feedback_store.prepare()  # the table exists before the first rating; a failure only affects feedback
+        except FeedbackStoreError:
+            log.warning("event=feedback_store_unavailable store=%r", app.state.feedback_store)
         yield State(live=startup)
+        app.state.feedback_store.close()
 
     app = FastAPI(
         title="Atlas-Lotse",
@@ -263,6 +269,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.state.settings = settings
     app.state.feedback_limiter = feedback.new_limiter()
+    app.state.feedback_store = FeedbackStore(settings.feedback_store_url())
     app.state.metrics = metrics
     app.state.templates = Jinja2Templates(directory=str(settings.web_dir / "templates"))
     errors.install_error_handlers(app)

@@ -76,17 +76,23 @@ def feedback() -> None:
 
 @feedback.command(name="export")
 @click.option("--db", "db_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="SQLite-Datei (Standard: ATLAS_FEEDBACK_DB oder ./var/feedback.sqlite3).")
+              help="SQLite-Datei (Standard: ATLAS_DATABASE_URL, sonst ATLAS_FEEDBACK_DB oder ./var/feedback.sqlite3).")
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Zieldatei (Standard: Standardausgabe).")
 def feedback_export(db_path: Path | None, output: Path | None) -> None:
     """Alle Rückmeldungen als CSV ausgeben (Zeitpunkt, Frage, Lösungen, Indexstand, Bewertung, Kommentar)."""
-    from service.feedback import FeedbackStore, feedback_csv
+    from service.feedback import FeedbackStore, FeedbackStoreError, database_url, feedback_csv
 
     settings = settings_with(Settings, feedback_db=db_path)
-    if not settings.feedback_db.exists():
-        click.echo(f"Noch keine Rückmeldungen: {settings.feedback_db} gibt es nicht.", err=True)
-    rows = FeedbackStore(settings.feedback_db).rows()
+    store = FeedbackStore(database_url(None, db_path) if db_path else settings.feedback_store_url())
+    if store.file and not store.file.exists():
+        click.echo(f"Noch keine Rückmeldungen: {store.file} gibt es nicht.", err=True)
+    try:
+        rows = store.rows()
+    except FeedbackStoreError as exc:
+        raise click.ClickException(f"Die Rückmeldungen konnten nicht gelesen werden: {store!r} ist nicht erreichbar.") from exc
+    finally:
+        store.close()
     text = feedback_csv(rows)
     if output:
         output.write_text(text, encoding="utf-8")

@@ -42,11 +42,19 @@ class Settings(IndexerSettings):
         default_factory=list,
         description="Origins that may embed the page and widget (CSP frame-ancestors) and call /api/* (CORS).",
     )
-    feedback_db: Path = Field(Path("var/feedback.sqlite3"), description="SQLite file for answer feedback.")
+    feedback_db: Path = Field(Path("var/feedback.sqlite3"), description="SQLite file for answer feedback (one replica).")
+    database_url: SecretStr | None = Field(None, description="Feedback store shared by several replicas, e.g. "
+                                           "postgresql://atlas:PASSWORT@db.intern/atlas (psycopg 3); unset = feedback_db.")
     feedback_rate: str = Field("10/minute", description="Feedback posts per client (in memory, per replica; the client "
                                "address is kept only as a salted hash), in the notation of the `limits` package.")
     feedback_days: int = Field(365, ge=1, le=3650, description="Feedback older than this is deleted.")
     feedback_max_rows: int = Field(100_000, ge=100, description="At most this many feedback rows; the oldest go first.")
+
+    def feedback_store_url(self) -> str:
+        """The SQLAlchemy URL of the feedback store (service/feedback.py)."""
+        from service.feedback import database_url
+
+        return database_url(self.database_url.get_secret_value() if self.database_url else None, self.feedback_db)
 
     @field_validator("embed_origins", mode="before")
     @classmethod

@@ -1,7 +1,10 @@
-"""Feedback on answers: the request model and a small SQLite store that editors export as CSV.
+"""Feedback on answers: the request model and the store that editors export as CSV.
 
 A row holds the time, the question, the ids of the solutions shown, the index build, "helpful" and an
 optional comment. Nothing about the person: no IP address, no user agent, no session id.
+
+The store is SQLite by default (one file, for one replica) and PostgreSQL when ATLAS_DATABASE_URL is set (for
+several replicas behind a load balancer). Both go through SQLAlchemy Core; the table is created on start.
 """
 
 from __future__ import annotations
@@ -10,31 +13,35 @@ import csv
 import datetime as dt
 import io
 import json
-import sqlite3
-from contextlib import closing
+import logging
 from pathlib import Path
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
 
 from service.errors import AtlasError
 from service.schemas import MAX_QUERY_CHARS, SolutionId
 
+log = logging.getLogger(__name__)
+
 MAX_COMMENT_CHARS = 1000
 MAX_RESULT_IDS = 50
 COLUMNS = ("id", "created", "helpful", "query", "result_ids", "index_build", "comment")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS feedback (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    created TEXT NOT NULL,
-    helpful INTEGER NOT NULL,
-    query TEXT NOT NULL,
-    result_ids TEXT NOT NULL,
-    index_build TEXT NOT NULL,
-    comment TEXT NOT NULL
+METADATA = sa.MetaData()
+# The columns and types of the first SQLite version, so existing files keep working.
+FEEDBACK = sa.Table(
+    "feedback", METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created", sa.Text, nullable=False),  # ISO 8601 in UTC, "…Z": sorts as text
+    sa.Column("helpful", sa.Integer, nullable=False),
+    sa.Column("query", sa.Text, nullable=False),
+    sa.Column("result_ids", sa.Text, nullable=False),  # a JSON array
+    sa.Column("index_build", sa.Text, nullable=False),
+    sa.Column("comment", sa.Text, nullable=False),
+    sqlite_autoincrement=True,
 )
-"""
 
 
 class FeedbackStoreError(AtlasError):
@@ -80,17 +87,54 @@ def _cell(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
+def database_url(url: str | None, sqlite_file: Path) -> str:
+    """The SQLAlchemy URL of the feedback store: ATLAS_DATABASE_URL, else the SQLite file.
+
+    ``postgresql://`` and ``postgres://`` URLs use psycopg 3, the driver installed with Atlas-Lotse.
+    """
+    if not url:
+        return f"sqlite:///{sqlite_file}"
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme):]
+    return url
+
+
 class FeedbackStore:
-    """One SQLite file; each call opens its own connection, so threads never share one."""
+    """The feedback table in SQLite or PostgreSQL; safe to share between threads (SQLAlchemy's connection pool)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, url: str) -> None:
+        self.url = sa.make_url(url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.file = Path(self.url.database) if self.is_sqlite and self.url.database else None
+        options: dict[str, Any] = {"connect_args": {"timeout": 10}} if self.is_sqlite else {"pool_pre_ping": True}
+        self.engine = sa.create_engine(self.url, **options)
+        self._ready = False
 
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, timeout=10)
-        connection.execute(SCHEMA)
-        return connection
+    def __repr__(self) -> str:
+        return f"FeedbackStore({self.url.render_as_string(hide_password=True)})"
+
+    def prepare(self) -> None:
+        """Create the table if it is missing (on start, and before the first write).
+
+        Raises:
+            FeedbackStoreError: if the database cannot be reached or written.
+        """
+        if self._ready:
+            return
+        for attempt in range(3):
+            try:
+                if self.file:
+                    self.file.parent.mkdir(parents=True, exist_ok=True)
+                METADATA.create_all(self.engine)
+                break
+            except sa.exc.DBAPIError as exc:
+                # Replicas starting together race to create the table: the loser sees it afterwards.
+                if attempt == 2 or exc.connection_invalidated or isinstance(exc, sa.exc.OperationalError):
+                    raise FeedbackStoreError("feedback_store_failed") from exc
+            except (OSError, sa.exc.SQLAlchemyError) as exc:
+                raise FeedbackStoreError("feedback_store_failed") from exc
+        self._ready = True
 
     def add(self, feedback: FeedbackRequest, index_build: str, keep_days: int = 365, max_rows: int = 100_000,
             duplicate_window_s: int = DUPLICATE_WINDOW_S) -> tuple[int, bool]:
@@ -99,42 +143,50 @@ class FeedbackStore:
         Also deletes rows older than ``keep_days`` and the oldest beyond ``max_rows``.
 
         Raises:
-            FeedbackStoreError: if the file cannot be written.
+            FeedbackStoreError: if the database cannot be written.
         """
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         created = now.isoformat().replace("+00:00", "Z")
         since = (now - dt.timedelta(seconds=duplicate_window_s)).isoformat().replace("+00:00", "Z")
         cutoff = (now - dt.timedelta(days=keep_days)).isoformat().replace("+00:00", "Z")
-        content = (int(feedback.helpful), feedback.query, json.dumps(feedback.result_ids), index_build, feedback.comment)
+        content = {"helpful": int(feedback.helpful), "query": feedback.query, "result_ids": json.dumps(feedback.result_ids),
+                   "index_build": index_build, "comment": feedback.comment}
+        table = FEEDBACK
         try:
-            with closing(self._connect()) as connection, connection:
+            self.prepare()
+            with self.engine.begin() as connection:
                 same = connection.execute(
-                    "SELECT id FROM feedback WHERE helpful = ? AND query = ? AND result_ids = ? AND index_build = ? "
-                    "AND comment = ? AND created >= ? ORDER BY id DESC LIMIT 1", (*content, since),
-                ).fetchone()
-                if same:
-                    return int(same[0]), True
-                cursor = connection.execute(
-                    "INSERT INTO feedback (created, helpful, query, result_ids, index_build, comment) VALUES (?, ?, ?, ?, ?, ?)",
-                    (created, *content),
-                )
-                connection.execute("DELETE FROM feedback WHERE created < ?", (cutoff,))
-                connection.execute("DELETE FROM feedback WHERE id <= (SELECT MAX(id) FROM feedback) - ?", (max_rows,))
-                return int(cursor.lastrowid or 0), False
-        except sqlite3.Error as exc:
+                    sa.select(table.c.id).where(*(table.c[k] == v for k, v in content.items()), table.c.created >= since)
+                    .order_by(table.c.id.desc()).limit(1)
+                ).scalar()
+                if same is not None:
+                    return int(same), True
+                row_id = connection.execute(table.insert().values(created=created, **content).returning(table.c.id)).scalar_one()
+                connection.execute(table.delete().where(table.c.created < cutoff))
+                newest = sa.select(sa.func.max(table.c.id)).scalar_subquery()
+                connection.execute(table.delete().where(table.c.id <= newest - max_rows))
+                return int(row_id), False
+        except sa.exc.SQLAlchemyError as exc:
+            log.warning("event=feedback_store_failed error=%s", type(exc).__name__)
             raise FeedbackStoreError("feedback_store_failed") from exc
 
     def rows(self) -> list[dict[str, Any]]:
-        """All ratings, oldest first (none if the file does not exist yet)."""
-        if not self.path.exists():
+        """All ratings, oldest first (none if the SQLite file does not exist yet: it is not created just to read)."""
+        if self.file and not self.file.exists():
             return []
-        with closing(self._connect()) as connection:
-            cursor = connection.execute(f"SELECT {', '.join(COLUMNS)} FROM feedback ORDER BY id")
-            rows = [dict(zip(COLUMNS, values, strict=True)) for values in cursor.fetchall()]
+        self.prepare()
+        try:
+            with self.engine.connect() as connection:
+                rows = [dict(row._mapping) for row in connection.execute(sa.select(FEEDBACK).order_by(FEEDBACK.c.id))]
+        except sa.exc.SQLAlchemyError as exc:
+            raise FeedbackStoreError("feedback_store_failed") from exc
         for row in rows:
             row["helpful"] = bool(row["helpful"])
             row["result_ids"] = json.loads(row["result_ids"])
         return rows
+
+    def close(self) -> None:
+        self.engine.dispose()
 
 
 def feedback_csv(rows: list[dict[str, Any]]) -> str:

@@ -137,9 +137,9 @@ def test_a_retried_post_is_stored_once(settings: Settings, tmp_path: Path) -> No
 def test_old_rows_expire_and_the_table_is_capped(tmp_path: Path) -> None:
     from service.feedback import FeedbackRequest, FeedbackStore
 
-    store = FeedbackStore(tmp_path / "cap.sqlite3")
+    store = FeedbackStore(f"sqlite:///{tmp_path / 'cap.sqlite3'}")
     store.add(FeedbackRequest(query="erste Frage", helpful=True), "b1")
-    with sqlite3.connect(store.path) as connection:
+    with sqlite3.connect(tmp_path / "cap.sqlite3") as connection:
         connection.execute("UPDATE feedback SET created = '2020-01-01T00:00:00Z'")
     store.add(FeedbackRequest(query="zweite Frage", helpful=True), "b1", keep_days=30)
     assert [r["query"] for r in store.rows()] == ["zweite Frage"]  # the old one expired

@@ -55,7 +55,8 @@ def create_feedback(body: FeedbackRequest, request: Request, response: Response,
     if unknown:
         raise InvalidQueryError("feedback_unknown_solution", "result_ids", id=unknown[0])
     check_rate(request, settings.feedback_rate)
-    row_id, duplicate = FeedbackStore(settings.feedback_db).add(
+    store: FeedbackStore = request.app.state.feedback_store
+    row_id, duplicate = store.add(
         body, index_build=searcher.artifact.build_id, keep_days=settings.feedback_days, max_rows=settings.feedback_max_rows)
     if duplicate:
         response.status_code = 200
