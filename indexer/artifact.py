@@ -34,7 +34,7 @@ TAXONOMY = "taxonomy.json"
 LEXICAL = "bm25"
 DETECTOR = "detector.npy"
 CURRENT, BUILDS = "current", "builds"
-KEEP_BUILDS = 2  # the live build and the one before it, for a quick rollback
+KEEP_BUILDS = 6  # the live build and the five before it, for rollback (about 5 MB each for 371 records)
 
 
 class IndexNotFoundError(Exception):
@@ -137,11 +137,31 @@ def write_build(index_root: Path, records: list[RecordDict], taxonomy: dict[str,
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    link_tmp = index_root / f".{CURRENT}-{stamp}"
-    link_tmp.symlink_to(Path(BUILDS) / stamp)
-    os.replace(link_tmp, index_root / CURRENT)  # atomic on POSIX: readers see old or new, never neither
+    switch_current(index_root, final)
     _prune(builds, keep=final)
     return final
+
+
+def switch_current(index_root: Path, build: Path) -> None:
+    """Point ``current`` at a complete build (a new one, or an earlier one for a rollback)."""
+    link_tmp = index_root / f".{CURRENT}-{build.name}-{secrets.token_hex(3)}"
+    link_tmp.symlink_to(Path(BUILDS) / build.name)
+    os.replace(link_tmp, index_root / CURRENT)  # atomic on POSIX: readers see old or new, never neither
+
+
+def list_builds(index_root: Path) -> list[tuple[Path, Manifest | None]]:
+    """The complete builds, newest first, with their manifests (None if one cannot be read)."""
+    builds = index_root / BUILDS
+    if not builds.is_dir():
+        return []
+    found = []
+    for path in sorted((p for p in builds.iterdir() if p.is_dir() and not p.name.startswith(".")), reverse=True):
+        try:
+            manifest: Manifest | None = Manifest.from_dict(json.loads((path / MANIFEST).read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            manifest = None
+        found.append((path, manifest))
+    return found
 
 
 def _prune(builds: Path, keep: Path) -> None:
