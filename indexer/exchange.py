@@ -135,7 +135,8 @@ class ImportReport:
     created_taxonomy: Path | None = None  # a fresh corpus folder got the standard taxonomy
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
+    """Write a file so that readers see the old or the new content, never a part (fsync, then rename)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -146,6 +147,52 @@ def _write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@dataclass
+class CheckedImport:
+    """An import file read and checked: the valid records (each id once) and what was rejected."""
+
+    records: list[tuple[str, Record]] = field(default_factory=list)  # (row label, record)
+    rejected: list[tuple[str, list[Problem]]] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def check_import(path: Path, taxonomy: Taxonomy) -> CheckedImport:
+    """Read every row of a CSV or JSON Lines file and check it like ``atlas validate``; writes nothing.
+
+    Raises:
+        ExchangeError: if the file cannot be read at all.
+    """
+    checked = CheckedImport()
+    seen: set[str] = set()
+    for label, row, error in _read_rows(path):
+        if row is None:
+            checked.rejected.append((label, [Problem(label, "(Zeile)", error or "unlesbar", "Korrigieren Sie die Zeile.")]))
+            continue
+        body = row.pop("description", None)
+        record, problems = check_record(row, body if body is not None else "", label, taxonomy)
+        checked.warnings.extend(p for p in problems if p.severity == "warning")
+        if record is None:
+            checked.rejected.append((label, [p for p in problems if p.severity == "error"]))
+            continue
+        if record.id in seen:
+            checked.rejected.append((label, [Problem(label, "id", f"Kennung '{record.id}' kommt in der Datei mehrfach vor",
+                                                    "Vergeben Sie eindeutige Kennungen.")]))
+            continue
+        seen.add(record.id)
+        checked.records.append((label, record))
+    return checked
+
+
+def start_corpus(corpus_dir: Path) -> Path | None:
+    """Give a new, empty corpus folder the atlas's standard taxonomy; returns the file if it was created."""
+    taxonomy_file = corpus_dir / "taxonomy.yaml"
+    if taxonomy_file.exists() or any((corpus_dir / "solutions").glob("*.md")):
+        return None
+    corpus_dir.mkdir(parents=True, exist_ok=True)
+    write_atomic(taxonomy_file, (shipped_corpus() / "taxonomy.yaml").read_text(encoding="utf-8"))
+    return taxonomy_file
 
 
 def import_file(path: Path, corpus_dir: Path, update: bool = False) -> ImportReport:
@@ -159,34 +206,15 @@ def import_file(path: Path, corpus_dir: Path, update: bool = False) -> ImportRep
         CorpusError: if a corpus folder that already has solutions lacks its taxonomy.
     """
     solutions = corpus_dir / "solutions"
-    report = ImportReport()
-    taxonomy_file = corpus_dir / "taxonomy.yaml"
-    if not taxonomy_file.exists() and not any(solutions.glob("*.md")):
-        # A new corpus: it starts with the atlas's standard taxonomy (space types, themes, status).
-        corpus_dir.mkdir(parents=True, exist_ok=True)
-        _write_atomic(taxonomy_file, (shipped_corpus() / "taxonomy.yaml").read_text(encoding="utf-8"))
-        report.created_taxonomy = taxonomy_file
-    taxonomy = Taxonomy.load(taxonomy_file)
+    report = ImportReport(created_taxonomy=start_corpus(corpus_dir))
+    taxonomy = Taxonomy.load(corpus_dir / "taxonomy.yaml")
     solutions.mkdir(parents=True, exist_ok=True)
-    seen: set[str] = set()
+    checked = check_import(path, taxonomy)
+    report.rejected.extend(checked.rejected)
+    report.warnings.extend(checked.warnings)
     pending: list[tuple[Path, str, str]] = []
-    for label, row, error in _read_rows(path):
-        if row is None:
-            report.rejected.append((label, [Problem(label, "(Zeile)", error or "unlesbar", "Korrigieren Sie die Zeile.")]))
-            continue
-        body = row.pop("description", None)
-        record, problems = check_record(row, body if body is not None else "", label, taxonomy)
-        report.warnings.extend(p for p in problems if p.severity == "warning")
-        if record is None:
-            report.rejected.append((label, [p for p in problems if p.severity == "error"]))
-            continue
-        if record.id in seen:
-            report.rejected.append((label, [Problem(label, "id", f"Kennung '{record.id}' kommt in der Datei mehrfach vor",
-                                                   "Vergeben Sie eindeutige Kennungen.")]))
-            continue
-        seen.add(record.id)
+    for label, record in checked.records:
         target = solutions / f"{record.id}.md"
-        text = record.to_markdown()
         if target.exists():
             existing, _ = parse_file(target, taxonomy)
             if existing is not None and existing.to_dict() == record.to_dict():
@@ -196,9 +224,9 @@ def import_file(path: Path, corpus_dir: Path, update: bool = False) -> ImportRep
                 report.rejected.append((label, [Problem(label, "id", f"'{record.id}.md' gibt es schon mit anderem Inhalt",
                                                        "Mit --update überschreiben oder eine neue Kennung vergeben.")]))
                 continue
-        pending.append((target, record.id, text))
+        pending.append((target, record.id, record.to_markdown()))
     for target, rid, text in pending:
-        _write_atomic(target, text)
+        write_atomic(target, text)
         report.written.append(rid)
     return report
 
