@@ -26,7 +26,7 @@ from indexer.artifact import (
     package_version,
 )
 from indexer.embedding import Embedder
-from service import errors
+from service import admin, errors
 from service.batching import QueryBatcher
 from service.config import Settings
 from service.conversation import Conversation
@@ -101,6 +101,12 @@ class LiveIndex:
             return self._switch()
         finally:
             self._lock.release()
+
+    def refresh(self) -> Served:
+        """Check the ``current`` link now (after a publish or rollback) and serve the build it points to, if it loads."""
+        with self._lock:
+            self._checked = time.monotonic()
+            return self._switch()
 
     def _switch(self) -> Served:
         """Serve the build ``current`` points to, if it is new and passes every check; else keep the old one."""
@@ -254,6 +260,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning("event=feedback_store_unavailable store=%r", app.state.feedback_store)
         yield State(live=startup)
         app.state.feedback_store.close()
+        app.state.publisher.close()
 
     app = FastAPI(
         title="Atlas-Lotse",
@@ -264,7 +271,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     document_limits(app, settings)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # 413 before a larger body is read
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,  # 413 before a larger body is read
+                       larger={"/api/admin/import": settings.max_import_bytes})
     app.add_middleware(HeadAsGet)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.state.settings = settings
@@ -274,6 +282,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=str(settings.web_dir / "templates"))
     errors.install_error_handlers(app)
     install_security(app, settings)
+    admin.install(app, settings)
     app.include_router(api.router)
     app.include_router(feedback.router)
     app.include_router(pages.router)

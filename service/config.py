@@ -36,6 +36,11 @@ class Settings(IndexerSettings):
     metrics_token: SecretStr | None = Field(None, description="Bearer token for /metrics (Prometheus); unset = no /metrics.")
     timeout_keep_alive: int = Field(5, ge=1, le=300, description="Seconds an idle keep-alive connection stays open.")
 
+    # Editors' workbench (/admin, /api/admin/*)
+    admin_token: SecretStr | None = Field(None, description="Bearer token for the workbench; unset = workbench off (404).")
+    audit_log: Path = Field(Path("var/audit.jsonl"), description="Every workbench change with the previous content (undo).")
+    max_import_bytes: int = Field(10_000_000, ge=1024, le=200_000_000, description="Largest upload to /api/admin/import.")
+
     # Page, widget and feedback (issue 6)
     # NoDecode: the variable is a plain comma-separated list ("https://a.example, https://b.example"), not JSON.
     embed_origins: Annotated[list[str], NoDecode] = Field(

@@ -35,16 +35,18 @@ class BodyLimit:
     or while a body without one streams in. The error is raised where the route reads the body, so it gets the
     one JSON error shape (413, German message) like every other error."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger or {}  # paths that take larger bodies (uploads), with their own limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
         declared = next((value for name, value in scope.get("headers", []) if name == b"content-length"), None)
-        too_large = declared is not None and declared.isdigit() and int(declared) > self.max_bytes
+        too_large = declared is not None and declared.isdigit() and int(declared) > limit
         received = 0
 
         async def limited_receive() -> Message:
@@ -54,7 +56,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise HTTPException(status_code=413)  # FastAPI passes HTTPException from body reading through
             return message
 

@@ -47,6 +47,16 @@ def built_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) ->
 
 
 @pytest.fixture(scope="session")
+def published(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> BuildResult:
+    """The fixture corpus indexed as `atlas index` does (with the atlas's records as detector background), which
+    also fills the vector cache that workbench publishes draw on (tests copy it before they publish)."""
+    from indexer.tune import shipped_records
+
+    return build_index(load_corpus(FIXTURES / "corpus"), tmp_path_factory.mktemp("published"), embedder,
+                       background=shipped_records())
+
+
+@pytest.fixture(scope="session")
 def settings(built_index: BuildResult) -> Settings:
     # Ten records are too few for the calibrated "nothing fits" threshold; ranking tests switch it off.
     return Settings(index_dir=built_index.path.parent.parent, corpus_dir=FIXTURES / "corpus",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
+from starlette.exceptions import HTTPException
 
 from service.config import Settings
 from service.deps import PresenterDep, SearcherDep, SettingsDep, templates
@@ -47,6 +48,17 @@ def show_accessibility(request: Request) -> HTMLResponse:
 def show_privacy(request: Request) -> HTMLResponse:
     """What the service stores and what it does not."""
     return templates(request).TemplateResponse(request, "datenschutz.html", {})
+
+
+@router.get("/admin", response_class=HTMLResponse, include_in_schema=False)
+def show_admin(request: Request, searcher: SearcherDep, presenter: PresenterDep, settings: SettingsDep) -> HTMLResponse:
+    """The editors' workbench (404 unless ATLAS_ADMIN_TOKEN is set); it talks to /api/admin/* with the token."""
+    if settings.admin_token is None:
+        raise HTTPException(status_code=404)
+    taxonomy = {kind: [(slug, presenter.label(kind, slug)) for slug in searcher.artifact.taxonomy.get(kind, {})]
+                for kind in ("space_types", "themes", "raumwirkungen", "status", "programs")}
+    return templates(request).TemplateResponse(request, "admin.html", {"taxonomy": taxonomy},
+                                               headers={"Cache-Control": "no-store"})
 
 
 @router.get("/widget.js", include_in_schema=False)
