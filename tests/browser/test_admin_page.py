@@ -1,0 +1,109 @@
+"""The editors' workbench in a real browser: sign in, edit, upload with a preview, publish with progress, find the
+new record in the chat, roll back; axe-core on every view."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from indexer.build import BuildResult
+from indexer.corpus import Record
+from indexer.exchange import export_records
+from tests.browser.conftest import FIXTURES, answers, ask, run_axe, screenshot, wait_for
+from tests.conftest import CACHE_DIR
+from tests.serving import running_server
+from tests.test_admin import TOKEN, new_record
+
+
+@pytest.fixture
+def workbench_url(browser_ready: None, published: BuildResult, tmp_path: Path) -> Iterator[str]:
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(FIXTURES / "corpus", corpus)
+    shutil.copytree(published.path.parent.parent, index_dir, symlinks=True)
+    env = {**os.environ, "ATLAS_INDEX_DIR": str(index_dir), "ATLAS_CORPUS_DIR": str(corpus), "ATLAS_CACHE_DIR": str(CACHE_DIR),
+           "ATLAS_ADMIN_TOKEN": TOKEN, "ATLAS_MIN_FIT": "0", "ATLAS_AUDIT_LOG": str(tmp_path / "audit.jsonl"),
+           "ATLAS_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3")}
+    with running_server(env) as url:
+        yield url
+
+
+def no_violations(driver: Any, view: str) -> None:
+    result = run_axe(driver)
+    assert result["violations"] == [], (view, result["violations"])
+
+
+def status(driver: Any) -> str:
+    return str(driver.find_element(By.ID, "admin-status").text)
+
+
+def test_sign_in_edit_upload_publish_find_and_roll_back(driver: Any, workbench_url: str, tmp_path: Path) -> None:
+    driver.get(workbench_url + "/admin")
+    no_violations(driver, "sign-in")
+    token = driver.find_element(By.ID, "token")
+    token.send_keys("falsch")
+    driver.find_element(By.CSS_SELECTOR, "#signin-form button").click()
+    wait_for(driver, lambda d: d.find_element(By.ID, "token-error").is_displayed(), "no message for a wrong token")
+    assert token.get_attribute("aria-invalid") == "true" and "falsch" in driver.find_element(By.ID, "token-error").text
+    no_violations(driver, "sign-in with error")
+    token.clear()
+    token.send_keys(TOKEN)
+    driver.find_element(By.CSS_SELECTOR, "#signin-form button").click()
+    wait_for(driver, lambda d: d.find_element(By.ID, "workbench").is_displayed(), "the workbench did not open")
+    wait_for(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#records tbody tr")) == 10, "no record list")
+    assert driver.execute_script("return document.cookie") == ""
+    no_violations(driver, "record list")
+
+    # Edit a record: first an invalid save (field-level message), then a valid one.
+    driver.find_element(By.CSS_SELECTOR, "#records button[aria-label*='Leerstandsmanagement']").click()
+    wait_for(driver, lambda d: d.find_element(By.ID, "editor").is_displayed(), "the editor did not open")
+    title = driver.find_element(By.ID, "f-title")
+    title.clear()
+    driver.find_element(By.CSS_SELECTOR, "#record-form button[type=submit]").click()
+    wait_for(driver, lambda d: d.find_element(By.ID, "e-title").is_displayed(), "no field message for an empty title")
+    assert title.get_attribute("aria-invalid") == "true"
+    no_violations(driver, "editor with errors")
+    title.send_keys("Digitales Leerstandsmanagement mit Eigentümerportal")
+    driver.find_element(By.CSS_SELECTOR, "#record-form button[type=submit]").click()
+    wait_for(driver, lambda d: status(d).startswith("Gespeichert"), "the edit was not saved")
+
+    # Upload a CSV with a new record; preview the diff, then apply it.
+    record = new_record("beispielstadt-pegel-browser")
+    upload = tmp_path / "neu.csv"
+    upload.write_text(export_records([Record(**record)], "csv"), encoding="utf-8")
+    driver.find_element(By.ID, "import-file").send_keys(str(upload))
+    driver.find_element(By.CSS_SELECTOR, "#import-form button[type=submit]").click()
+    wait_for(driver, lambda d: "Neu (1)" in d.find_element(By.ID, "import-result").text, "no import preview")
+    assert "Vorschau" in driver.find_element(By.ID, "import-result").text
+    no_violations(driver, "import preview")
+    driver.find_element(By.ID, "import-apply").click()
+    wait_for(driver, lambda d: status(d).startswith("Import übernommen"), "the import was not applied")
+
+    # Publish and watch the progress bar reach the end.
+    driver.find_element(By.CSS_SELECTOR, "#publish-form button").click()
+    wait_for(driver, lambda d: d.find_element(By.ID, "publish-status").text.startswith("Veröffentlicht"),
+             "publishing did not finish", timeout=120)
+    assert driver.find_element(By.ID, "publish-progress").get_attribute("value") == "1"
+    wait_for(driver, lambda d: "(aktiv)" in d.find_element(By.CSS_SELECTOR, "#builds tbody tr").text, "no new build listed")
+    screenshot(driver, "admin.png")
+    no_violations(driver, "after publishing")
+
+    # The chat finds the new record.
+    driver.get(workbench_url + "/")
+    answer = ask(driver, "Hochwasserwarnung mit Pegelsensoren")
+    assert record["title"] in answer.text
+
+    # Roll back to the build before: the token is still in this tab's sessionStorage.
+    driver.get(workbench_url + "/admin")
+    wait_for(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#builds button")) >= 1, "no earlier build to go back to")
+    driver.find_element(By.CSS_SELECTOR, "#builds button").click()
+    wait_for(driver, lambda d: "wieder aktiv" in status(d), "the rollback did not happen")
+    driver.get(workbench_url + "/")
+    again = ask(driver, "Hochwasserwarnung mit Pegelsensoren")
+    assert record["title"] not in again.text
+    assert len(answers(driver)) >= 1

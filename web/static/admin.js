@@ -1,0 +1,369 @@
+/* Atlas-Lotse workbench (/admin): records, import preview, publishing with progress, builds and the audit log.
+ * Talks to /api/admin/* with the token from sessionStorage (gone with the tab; the service sets no cookies).
+ * Text from the corpus is only ever set as textContent, never as HTML. */
+(function () {
+  "use strict";
+
+  var el = window.AtlasDom.el;
+  var TOKEN_KEY = "atlas-admin-token";
+  var LIST_FIELDS = ["challenges", "effects_intended", "effects_unintended", "indicators", "sources"];
+  var CHOICE_FIELDS = ["space_types", "themes", "raumwirkungen"];
+  var TEXT_FIELDS = ["id", "title", "summary", "municipality", "state", "program", "program_detail", "status", "updated", "description"];
+  var editing = null; // {id, version} of the record in the form, or null for a new one
+  var importBody = null;
+
+  function $(id) { return document.getElementById(id); }
+  function token() { return window.sessionStorage.getItem(TOKEN_KEY) || ""; }
+
+  function say(text) { $("admin-status").textContent = text; }
+
+  // One call to the admin API; resolves {status, body, headers} and rejects with the German message on errors.
+  function api(method, path, body, extraHeaders, raw) {
+    var headers = { "Accept": "application/json", "Authorization": "Bearer " + token() };
+    Object.keys(extraHeaders || {}).forEach(function (k) { headers[k] = extraHeaders[k]; });
+    var options = { method: method, headers: headers };
+    if (raw !== undefined) {
+      options.body = raw;
+    } else if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    return fetch(path, options).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (parsed) {
+        if (!r.ok) {
+          var error = new Error((parsed && parsed.error) || "Die Anfrage ist fehlgeschlagen (" + r.status + ").");
+          error.status = r.status;
+          error.errors = (parsed && parsed.errors) || [];
+          throw error;
+        }
+        return { status: r.status, body: parsed, headers: r.headers };
+      });
+    });
+  }
+
+  // --- sign-in -------------------------------------------------------------------------------------------------
+
+  function showWorkbench(on) {
+    $("signin").hidden = on;
+    $("workbench").hidden = !on;
+  }
+
+  function signIn(event) {
+    event.preventDefault();
+    var input = $("token");
+    window.sessionStorage.setItem(TOKEN_KEY, input.value.trim());
+    api("GET", "/api/admin/solutions").then(function (res) {
+      input.value = "";
+      input.removeAttribute("aria-invalid");
+      $("token-error").hidden = true;
+      showWorkbench(true);
+      renderRecords(res.body);
+      loadBuilds();
+      loadAudit();
+      say("Sie sind angemeldet.");
+      $("records-title").focus();
+    }, function (error) {
+      window.sessionStorage.removeItem(TOKEN_KEY);
+      input.setAttribute("aria-invalid", "true");
+      $("token-error").textContent = error.message;
+      $("token-error").hidden = false;
+      input.focus();
+    });
+  }
+
+  function signOut() {
+    window.sessionStorage.removeItem(TOKEN_KEY);
+    showWorkbench(false);
+    say("Sie sind abgemeldet.");
+    $("token").focus();
+  }
+
+  // --- records -------------------------------------------------------------------------------------------------
+
+  function loadRecords() {
+    var params = new URLSearchParams();
+    if ($("filter-q").value.trim()) params.set("q", $("filter-q").value.trim());
+    if ($("filter-space").value) params.set("space_type", $("filter-space").value);
+    if ($("filter-problems").checked) params.set("problems", "true");
+    return api("GET", "/api/admin/solutions?" + params.toString()).then(function (res) { renderRecords(res.body); },
+      function (error) { say(error.message); });
+  }
+
+  function renderRecords(body) {
+    var tbody = $("records").querySelector("tbody");
+    tbody.textContent = "";
+    $("records-count").textContent = body.count === 1 ? "1 Lösung" : body.count + " Lösungen";
+    body.solutions.forEach(function (item) {
+      var row = el("tr");
+      row.appendChild(el("td", null, item.title || item.id));
+      row.appendChild(el("td", null, item.municipality || "–"));
+      var option = item.status && document.querySelector("#f-status option[value='" + item.status + "']");
+      row.appendChild(el("td", null, option ? option.textContent : (item.status || "–")));
+      var errors = item.problems.filter(function (p) { return p.severity === "error"; }).length;
+      var warnings = item.problems.length - errors;
+      row.appendChild(el("td", null, errors ? errors + " Fehler" : (warnings ? warnings + (warnings === 1 ? " Hinweis" : " Hinweise") : "in Ordnung")));
+      var cell = el("td");
+      var button = el("button", null, "Bearbeiten");
+      button.type = "button";
+      button.setAttribute("aria-label", "Bearbeiten: " + (item.title || item.id));
+      button.addEventListener("click", function () { openRecord(item.id); });
+      cell.appendChild(button);
+      row.appendChild(cell);
+      tbody.appendChild(row);
+    });
+  }
+
+  function clearErrors() {
+    $("editor-errors").hidden = true;
+    $("editor-errors").textContent = "";
+    Array.prototype.forEach.call(document.querySelectorAll("#record-form .field-error"), function (p) { p.hidden = true; p.textContent = ""; });
+    Array.prototype.forEach.call(document.querySelectorAll("#record-form [aria-invalid]"), function (n) { n.removeAttribute("aria-invalid"); });
+  }
+
+  function fillForm(record) {
+    var form = $("record-form");
+    TEXT_FIELDS.forEach(function (name) { form.elements[name].value = record[name] || ""; });
+    LIST_FIELDS.forEach(function (name) { form.elements[name].value = (record[name] || []).join("\n"); });
+    CHOICE_FIELDS.forEach(function (name) {
+      Array.prototype.forEach.call(form.querySelectorAll("input[name=" + name + "]"), function (box) {
+        box.checked = (record[name] || []).indexOf(box.value) >= 0;
+      });
+    });
+  }
+
+  function readForm() {
+    var form = $("record-form");
+    var record = {};
+    TEXT_FIELDS.forEach(function (name) { record[name] = form.elements[name].value; });
+    LIST_FIELDS.forEach(function (name) {
+      record[name] = form.elements[name].value.split("\n").map(function (s) { return s.trim(); }).filter(Boolean);
+    });
+    CHOICE_FIELDS.forEach(function (name) {
+      record[name] = Array.prototype.filter.call(form.querySelectorAll("input[name=" + name + "]"), function (b) { return b.checked; })
+        .map(function (b) { return b.value; });
+    });
+    return record;
+  }
+
+  function openEditor(title) {
+    clearErrors();
+    $("editor").hidden = false;
+    $("editor-title").textContent = title;
+    $("editor-title").focus();
+  }
+
+  function openRecord(id) {
+    api("GET", "/api/admin/solutions/" + encodeURIComponent(id)).then(function (res) {
+      editing = { id: id, version: res.body.version };
+      fillForm(res.body.record);
+      $("f-id").readOnly = true;
+      $("delete-record").hidden = false;
+      openEditor("Lösung bearbeiten: " + res.body.record.title);
+    }, function (error) { say(error.message); });
+  }
+
+  function newRecord() {
+    editing = null;
+    fillForm({ updated: new Date().toISOString().slice(0, 10) });
+    $("f-id").readOnly = false;
+    $("delete-record").hidden = true;
+    openEditor("Neue Lösung anlegen");
+  }
+
+  function showFieldErrors(error) {
+    var summary = $("editor-errors");
+    summary.textContent = "";
+    summary.appendChild(el("p", null, error.message));
+    var list = el("ul");
+    (error.errors || []).forEach(function (e) {
+      var name = (e.field || "").split(".")[0];
+      var target = $("e-" + name) || $("e-" + (name === "effects" ? "effects_intended" : ""));
+      var item = el("li", null, e.message);
+      list.appendChild(item);
+      if (target) {
+        target.textContent = e.message;
+        target.hidden = false;
+        var input = $("f-" + name) || (target.parentNode && target.parentNode.querySelector("input, textarea, select"));
+        if (input) input.setAttribute("aria-invalid", "true");
+      }
+    });
+    summary.appendChild(list);
+    summary.hidden = false;
+    summary.setAttribute("tabindex", "-1");
+    summary.focus();
+  }
+
+  function saveRecord(event) {
+    event.preventDefault();
+    clearErrors();
+    var record = readForm();
+    var id = record.id.trim();
+    var headers = editing ? { "If-Match": '"' + editing.version + '"' } : {};
+    api("PUT", "/api/admin/solutions/" + encodeURIComponent(id || "-"), record, headers).then(function (res) {
+      editing = { id: id, version: res.body.version };
+      $("f-id").readOnly = true;
+      $("delete-record").hidden = false;
+      var warnings = res.body.warnings.length ? " Hinweise: " + res.body.warnings.map(function (w) { return w.message + " – " + w.fix; }).join("; ") : "";
+      say((res.body.created ? "Angelegt: " : "Gespeichert: ") + res.body.record.title + ". Veröffentlichen Sie, damit die Suche sie findet." + warnings);
+      loadRecords();
+      loadAudit();
+    }, function (error) {
+      if (error.status === 409) {
+        error.errors = [];
+        error.message += " Ihre Eingaben stehen noch im Formular.";
+      }
+      showFieldErrors(error);
+    });
+  }
+
+  function deleteRecord() {
+    if (!editing || !window.confirm("Diese Lösung wirklich löschen? Sie können das im Änderungsprotokoll rückgängig machen.")) return;
+    api("DELETE", "/api/admin/solutions/" + encodeURIComponent(editing.id), undefined, { "If-Match": '"' + editing.version + '"' })
+      .then(function () {
+        say("Gelöscht. Im Änderungsprotokoll können Sie das rückgängig machen.");
+        $("editor").hidden = true;
+        editing = null;
+        loadRecords();
+        loadAudit();
+        $("records-title").focus();
+      }, function (error) { showFieldErrors(error); });
+  }
+
+  // --- import --------------------------------------------------------------------------------------------------
+
+  function importFormat(file) { return /\.(jsonl|ndjson)$/i.test(file.name) ? "jsonl" : "csv"; }
+
+  function postImport(dryRun) {
+    var file = $("import-file").files[0];
+    if (!file || !importBody) return Promise.resolve();
+    var params = "format=" + importFormat(file) + "&dry_run=" + dryRun + "&remove_missing=" + $("import-remove").checked;
+    var type = importFormat(file) === "csv" ? "text/csv" : "application/x-ndjson";
+    return api("POST", "/api/admin/import?" + params, undefined, { "Content-Type": type }, importBody).then(function (res) {
+      renderDiff(res.body);
+      $("import-apply").disabled = !dryRun || !(res.body.new.length || res.body.changed.length || res.body.removed.length);
+      if (!dryRun) { say("Import übernommen. Veröffentlichen Sie, damit die Suche die Änderungen findet."); loadRecords(); loadAudit(); }
+    }, function (error) { $("import-result").textContent = error.message; });
+  }
+
+  function renderDiff(body) {
+    var box = $("import-result");
+    box.textContent = "";
+    var wrap = el("div", "diff");
+    wrap.appendChild(el("p", null, body.applied ? "Übernommen:" : "Vorschau – noch nichts geändert:"));
+    [["new", "Neu"], ["changed", "Geändert"], ["unchanged", "Unverändert"], ["removed", "Würde gelöscht"]].forEach(function (pair) {
+      var ids = body[pair[0]];
+      wrap.appendChild(el("h3", null, pair[1] + " (" + ids.length + ")"));
+      if (ids.length) wrap.appendChild(el("p", null, ids.join(", ")));
+    });
+    wrap.appendChild(el("h3", null, "Abgelehnte Zeilen (" + body.rejected.length + ")"));
+    var list = el("ul");
+    body.rejected.forEach(function (row) {
+      row.problems.forEach(function (p) { list.appendChild(el("li", null, row.row + ", Feld „" + p.field + "“: " + p.message + " – " + p.fix)); });
+    });
+    wrap.appendChild(list);
+    box.appendChild(wrap);
+  }
+
+  function previewImport(event) {
+    event.preventDefault();
+    var file = $("import-file").files[0];
+    if (!file) { $("import-result").textContent = "Bitte wählen Sie zuerst eine Datei."; return; }
+    file.arrayBuffer().then(function (buffer) { importBody = buffer; return postImport(true); });
+  }
+
+  // --- publishing, builds, audit -------------------------------------------------------------------------------
+
+  function showJob(job) {
+    $("publish-progress").value = job.progress;
+    var text = job.state === "done" ? "Veröffentlicht: Stand " + job.build + " (" + job.seconds + " s, " + job.encoded + " Texte neu eingebettet)."
+      : job.state === "failed" ? "Nicht veröffentlicht: " + job.error + (job.problems.length ? " " + job.problems.map(function (p) { return p.file + ": " + p.message; }).join("; ") : "")
+      : "Läuft: " + job.step + " (" + Math.round(job.progress * 100) + " %)";
+    $("publish-status").textContent = text;
+  }
+
+  function publish(event) {
+    event.preventDefault();
+    api("POST", "/api/admin/publish", { retune: $("publish-retune").checked }).then(function (res) {
+      var id = res.body.job.id;
+      showJob(res.body.job);
+      (function poll() {
+        api("GET", "/api/admin/jobs/" + id).then(function (r) {
+          showJob(r.body.job);
+          if (r.body.job.state === "done" || r.body.job.state === "failed") { loadBuilds(); return; }
+          window.setTimeout(poll, 500);
+        }, function (error) { $("publish-status").textContent = error.message; });
+      })();
+    }, function (error) { $("publish-status").textContent = error.message; });
+  }
+
+  function loadBuilds() {
+    api("GET", "/api/admin/builds").then(function (res) {
+      var tbody = $("builds").querySelector("tbody");
+      tbody.textContent = "";
+      res.body.builds.forEach(function (b) {
+        var row = el("tr");
+        row.appendChild(el("td", null, b.build + (b.current ? " (aktiv)" : "")));
+        row.appendChild(el("td", null, b.created || "–"));
+        row.appendChild(el("td", null, b.count === null ? "–" : String(b.count)));
+        var cell = el("td");
+        if (!b.current && b.readable) {
+          var button = el("button", null, "Zurückkehren");
+          button.type = "button";
+          button.setAttribute("aria-label", "Zu Stand " + b.build + " zurückkehren");
+          button.addEventListener("click", function () {
+            api("POST", "/api/admin/rollback", { build: b.build }).then(function () {
+              say("Der Stand " + b.build + " ist wieder aktiv.");
+              loadBuilds();
+            }, function (error) { say(error.message); });
+          });
+          cell.appendChild(button);
+        }
+        row.appendChild(cell);
+        tbody.appendChild(row);
+      });
+    }, function (error) { say(error.message); });
+  }
+
+  var ACTIONS = { create: "angelegt", update: "geändert", "delete": "gelöscht", undo: "rückgängig gemacht" };
+
+  function loadAudit() {
+    api("GET", "/api/admin/audit?limit=20").then(function (res) {
+      var list = $("audit");
+      list.textContent = "";
+      res.body.entries.forEach(function (e) {
+        var item = el("li", null, e.time + ": " + e.id + " " + (ACTIONS[e.action] || e.action) + " ");
+        var button = el("button", null, "Rückgängig");
+        button.type = "button";
+        button.setAttribute("aria-label", "Rückgängig: " + e.id + " " + (ACTIONS[e.action] || e.action) + " (" + e.time + ")");
+        button.addEventListener("click", function () {
+          api("POST", "/api/admin/audit/" + e.n + "/undo").then(function () {
+            say("Rückgängig gemacht: " + e.id + ".");
+            loadRecords();
+            loadAudit();
+          }, function (error) { say(error.message); });
+        });
+        item.appendChild(button);
+        list.appendChild(item);
+      });
+    }, function (error) { say(error.message); });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    $("signin-form").addEventListener("submit", signIn);
+    $("signout").addEventListener("click", signOut);
+    $("filter-form").addEventListener("submit", function (e) { e.preventDefault(); loadRecords(); });
+    $("new-record").addEventListener("click", newRecord);
+    $("record-form").addEventListener("submit", saveRecord);
+    $("delete-record").addEventListener("click", deleteRecord);
+    $("close-editor").addEventListener("click", function () { $("editor").hidden = true; $("records-title").focus(); });
+    $("import-form").addEventListener("submit", previewImport);
+    $("import-file").addEventListener("change", function () { importBody = null; $("import-apply").disabled = true; });
+    $("import-apply").addEventListener("click", function () { postImport(false); });
+    $("publish-form").addEventListener("submit", publish);
+    if (token()) {
+      api("GET", "/api/admin/solutions").then(function (res) {
+        showWorkbench(true); renderRecords(res.body); loadBuilds(); loadAudit();
+      }, function () { window.sessionStorage.removeItem(TOKEN_KEY); });
+    }
+  });
+})();
