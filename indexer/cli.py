@@ -120,12 +120,14 @@ def export(corpus_dir: Path | None, fmt: str, output: Path | None) -> None:
 @CORPUS_OPTION
 @INDEX_OPTION
 @click.option("--if-changed", is_flag=True, help="Nichts tun, wenn der Index schon zu Korpus und Modell passt.")
-def index(corpus_dir: Path | None, index_dir: Path | None, if_changed: bool) -> None:
+@click.option("--retune", is_flag=True, help="Das Modell auf jeden Fall neu an den Korpus anpassen (sonst nur nach "
+              "größeren Änderungen; das dauert einige Minuten).")
+def index(corpus_dir: Path | None, index_dir: Path | None, if_changed: bool, retune: bool) -> None:
     """Korpus prüfen, einbetten und den Suchindex atomar neu veröffentlichen."""
     from indexer.artifact import IndexCorruptError, IndexNotFoundError, load_current
     from indexer.build import CorpusInvalidError, build_index
-    from indexer.embedding import ModelLoadError
-    from indexer.tune import index_embedder, key_for, shipped_records
+    from indexer.embedding import Embedder, ModelLoadError
+    from indexer.tune import RETUNE_SHARE, changed_share, index_embedder, shipped_records, tuned_model_dir
 
     settings = settings_with(IndexerSettings, corpus_dir=corpus_dir, index_dir=index_dir)
     try:
@@ -133,22 +135,32 @@ def index(corpus_dir: Path | None, index_dir: Path | None, if_changed: bool) -> 
         if corpus.errors:  # check before the model is loaded, so editors get their answer at once
             raise CorpusInvalidError(corpus.errors)
         background = shipped_records()  # the atlas's own records: tuning and detector background
-        if if_changed:
-            try:
-                live = load_current(settings.index_dir).manifest
-            except (IndexNotFoundError, IndexCorruptError):
-                live = None
-            wanted = key_for(settings.embedding_model, corpus.records, background=background) if settings.tune else None
-            same_model = live and live.model == settings.embedding_model and live.tuned == wanted
-            if live and same_model and live.corpus_hash == corpus.content_hash():
-                click.echo(f"Index ist aktuell ({live.count} Lösungen, erstellt {live.created}).")
-                return
-        if settings.tune:
-            click.echo(f"Passe das Modell an {len(corpus.records)} Lösungen an (nur wenn sich der Korpus geändert hat, "
-                       "sonst aus dem Cache; abschalten mit ATLAS_TUNE=false) …", err=True)
-        embedder = index_embedder(settings.embedding_model, settings.cache_dir, settings.query_prefix,
-                                  settings.passage_prefix, corpus.records, tuned=settings.tune, background=background)
-        click.echo(f"Bette {len(corpus.records)} Lösungen ein …", err=True)
+        try:
+            live = load_current(settings.index_dir)
+        except (IndexNotFoundError, IndexCorruptError):
+            live = None
+        manifest = live.manifest if live else None
+        same_model = manifest is not None and manifest.model == settings.embedding_model
+        if if_changed and manifest and same_model and manifest.corpus_hash == corpus.content_hash() and \
+                bool(manifest.tuned) == settings.tune:
+            click.echo(f"Index ist aktuell ({manifest.count} Lösungen, erstellt {manifest.created}).")
+            return
+        # An edit keeps the live build's fine-tuned model; only a larger change (or --retune) tunes again.
+        share = changed_share(live.records, corpus.records) if live else 1.0
+        keep = (settings.tune and not retune and manifest is not None and same_model and manifest.tuned is not None
+                and share <= RETUNE_SHARE and (tuned_model_dir(settings.cache_dir, manifest.tuned) / "modules.json").is_file())
+        if keep and manifest and manifest.tuned:
+            click.echo(f"Behalte das angepasste Modell {manifest.tuned} ({share:.0%} der Lösungen geändert, Grenze "
+                       f"{RETUNE_SHARE:.0%}; neu anpassen mit --retune).", err=True)
+            embedder = Embedder(settings.embedding_model, settings.cache_dir, settings.query_prefix, settings.passage_prefix,
+                                tuned=manifest.tuned)
+        else:
+            if settings.tune:
+                click.echo(f"Passe das Modell an {len(corpus.records)} Lösungen an (einige Minuten beim ersten Mal, dann "
+                           "aus dem Cache; abschalten mit ATLAS_TUNE=false) …", err=True)
+            embedder = index_embedder(settings.embedding_model, settings.cache_dir, settings.query_prefix,
+                                      settings.passage_prefix, corpus.records, tuned=settings.tune, background=background)
+        click.echo(f"Bette {len(corpus.records)} Lösungen ein (nur geänderte Texte; der Rest kommt aus dem Cache) …", err=True)
         result = build_index(corpus, settings.index_dir, embedder, progress=True, background=background)
     except CorpusInvalidError as exc:
         _print_problems(exc.problems)
@@ -156,7 +168,8 @@ def index(corpus_dir: Path | None, index_dir: Path | None, if_changed: bool) -> 
     except (CorpusError, ModelLoadError, ModelConversionError) as exc:
         raise click.ClickException(str(exc)) from exc
     m = result.manifest
-    click.echo(f"Index veröffentlicht: {result.path} ({m.count} Lösungen, Modell {m.model}, {m.dimension} Dimensionen).")
+    click.echo(f"Index veröffentlicht: {result.path} ({m.count} Lösungen, Modell {m.model}, {m.dimension} Dimensionen, "
+               f"{result.encoded} Texte neu eingebettet).")
 
 
 @main.command()

@@ -18,7 +18,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from indexer.corpus import Record, load_corpus, shipped_corpus
+from indexer.corpus import Record, RecordDict, load_corpus, shipped_corpus
 from indexer.embedding import Embedder, resolve_model_path
 from indexer.text import UMLAUTS_DROPPED, UMLAUTS_WRITTEN_OUT, split_compound
 
@@ -101,6 +101,19 @@ def key_for(base_model: str, records: list[Record], settings: TuneSettings | Non
 def shipped_records() -> list[Record]:
     """The atlas's own records, the background every corpus is tuned with."""
     return load_corpus(shipped_corpus()).records
+
+
+# A corpus whose records changed by more than this share (new, changed or removed, against the live build) gets the
+# model tuned again; smaller edits keep the live build's model, so publishing takes seconds, not minutes.
+RETUNE_SHARE = 0.1
+
+
+def changed_share(before: list[RecordDict], after: list[Record]) -> float:
+    """The share of records that are new, changed or gone in ``after`` compared with ``before`` (a build's records)."""
+    old = {r["id"]: r for r in before}
+    new = {r.id: r.to_dict() for r in after}
+    changed = sum(1 for rid, record in new.items() if old.get(rid) != record) + sum(1 for rid in old if rid not in new)
+    return changed / max(1, len(new))
 
 
 def tuned_model_dir(cache_dir: Path, key: str) -> Path:

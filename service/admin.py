@@ -79,6 +79,8 @@ class Job:
     encoded: int | None = None  # texts the model embedded (the rest came from the vector cache)
     error: str | None = None
     problems: list[dict[str, str]] = field(default_factory=list)
+    changed_share: float | None = None  # records new, changed or removed against the live build
+    followed_by: str | None = None  # the retune job started after a larger change
 
 
 def _now() -> str:
@@ -111,7 +113,7 @@ class Publisher:
         import time
 
         from indexer.build import CorpusInvalidError, build_index
-        from indexer.tune import index_embedder, shipped_records
+        from indexer.tune import RETUNE_SHARE, changed_share, index_embedder, shipped_records
 
         started = time.perf_counter()
         job.state = "running"
@@ -125,6 +127,7 @@ class Publisher:
             if corpus.errors:
                 raise CorpusInvalidError(corpus.errors)
             background = shipped_records()
+            job.changed_share = round(changed_share(live.current().searcher.artifact.records, corpus.records), 3)
             embedder = live.embedder  # the live build's model: an edit never waits for a fine-tune
             if job.kind == "retune":
                 self._step(job, "Modell an den Korpus anpassen (einige Minuten)", 0.1)
@@ -140,6 +143,10 @@ class Publisher:
                 raise RuntimeError("Der neue Stand hat die Prüfung beim Laden nicht bestanden; der bisherige bleibt aktiv.")
             job.build = result.path.name
             job.state, job.progress, job.step = "done", 1.0, "veröffentlicht"
+            if job.kind == "publish" and self.settings.tune and job.changed_share > RETUNE_SHARE:
+                # A larger change: the model is tuned again in the background and the result published after it.
+                job.followed_by = self.submit("retune").id
+                job.step = "veröffentlicht; das Modell wird im Hintergrund neu angepasst"
         except CorpusInvalidError as exc:
             job.state, job.error = "failed", str(exc)
             job.problems = [_problem(p) for p in exc.problems]

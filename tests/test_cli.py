@@ -51,6 +51,13 @@ def test_index_builds_and_publishes(runner: CliRunner, corpus_dir: Path, tmp_pat
     args = ["index", "--corpus", str(corpus_dir), "--index", str(tmp_path / "idx"), "--if-changed"]
     again = runner.invoke(main, args)
     assert again.exit_code == 0 and "Index ist aktuell" in again.output
+    # A small edit keeps the fine-tuned model (no minutes of training per edit) and embeds only the changed texts.
+    record = corpus_dir / "solutions" / "einbeck-leerstandsmanagement.md"
+    record.write_text(record.read_text(encoding="utf-8").replace("\ntitle: ", "\ntitle: Geändert – ", 1), encoding="utf-8")
+    edited = runner.invoke(main, args)
+    assert edited.exit_code == 0 and "Behalte das angepasste Modell" in edited.output, edited.output
+    assert "10% der Lösungen geändert" in edited.output and " 2 Texte neu eingebettet" in edited.output  # passage and title
+    assert json.loads((tmp_path / "idx" / "current" / "manifest.json").read_text(encoding="utf-8"))["tuned"] == manifest["tuned"]
     base = runner.invoke(main, args, env={"ATLAS_TUNE": "false"})  # switching tuning off is a change: rebuild
     assert base.exit_code == 0 and "Index veröffentlicht" in base.output, base.output
     assert json.loads((tmp_path / "idx" / "current" / "manifest.json").read_text(encoding="utf-8"))["tuned"] is None

@@ -28,7 +28,7 @@ def workbench_url(browser_ready: None, published: BuildResult, tmp_path: Path) -
     shutil.copytree(published.path.parent.parent, index_dir, symlinks=True)
     env = {**os.environ, "ATLAS_INDEX_DIR": str(index_dir), "ATLAS_CORPUS_DIR": str(corpus), "ATLAS_CACHE_DIR": str(CACHE_DIR),
            "ATLAS_ADMIN_TOKEN": TOKEN, "ATLAS_MIN_FIT": "0", "ATLAS_AUDIT_LOG": str(tmp_path / "audit.jsonl"),
-           "ATLAS_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3")}
+           "ATLAS_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3"), "ATLAS_TUNE": "false"}  # no retune after the 2 edits
     with running_server(env) as url:
         yield url
 
