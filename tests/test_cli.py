@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from pathlib import Path
 
 import pytest
@@ -53,7 +54,8 @@ def test_index_builds_and_publishes(runner: CliRunner, corpus_dir: Path, tmp_pat
     assert again.exit_code == 0 and "Index ist aktuell" in again.output
     # A small edit keeps the fine-tuned model (no minutes of training per edit) and embeds only the changed texts.
     record = corpus_dir / "solutions" / "einbeck-leerstandsmanagement.md"
-    record.write_text(record.read_text(encoding="utf-8").replace("\ntitle: ", "\ntitle: Geändert – ", 1), encoding="utf-8")
+    record.write_text(record.read_text(encoding="utf-8").replace("\ntitle: ", f"\ntitle: Fassung {secrets.token_hex(3)} – ", 1),
+                      encoding="utf-8")  # a title no earlier run has put into the vector cache
     edited = runner.invoke(main, args)
     assert edited.exit_code == 0 and "Behalte das angepasste Modell" in edited.output, edited.output
     assert "10% der Lösungen geändert" in edited.output and " 2 Texte neu eingebettet" in edited.output  # passage and title
