@@ -114,12 +114,39 @@ def startup_figures(corpus_dir: Path) -> Embedder:
         info = json.loads((tuned_model_dir(default_cache_dir(), tuned) / "atlas_tuning.json").read_text(encoding="utf-8"))
         if "seconds" in info:
             print(f"fine-tuning when it was trained ({info['records']} solutions, {info['steps']} steps): {info['seconds']:6.1f} s")
-    corpus = load_corpus(corpus_dir)
-    with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
-        result = build_index(corpus, Path(tmp) / "index", embedder)
-        print(f"index build ({result.manifest.count} solutions, embed + write + verify): {time.perf_counter() - t0:6.2f} s\n")
+    publish_figures(corpus_dir, embedder)
     return embedder
+
+
+def publish_figures(corpus_dir: Path, embedder: Embedder) -> None:
+    """Publish time with the served model: a full build (empty vector cache), then after 1 and after 50 edited records."""
+    import shutil
+
+    from indexer.tune import shipped_records
+
+    background = shipped_records()
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus_copy = Path(tmp) / "corpus"
+        shutil.copytree(corpus_dir, corpus_copy)
+        own_cache = embedder.cache_dir
+        embedder.cache_dir = Path(tmp) / "cache"  # a fresh vector cache: every text goes through the model
+        figures = []
+        try:
+            files = sorted((corpus_copy / "solutions").glob("*.md"))
+            for label, edits in (("full build", 0), ("after 1 edited record", 1), ("after 50 edited records", 50)):
+                for n, path in enumerate(files[:edits]):
+                    text = path.read_text(encoding="utf-8")
+                    path.write_text(text.replace("\ntitle: ", f"\ntitle: Bench {n} {time.time_ns()} – ", 1), encoding="utf-8")
+                t0 = time.perf_counter()
+                result = build_index(load_corpus(corpus_copy), Path(tmp) / "index", embedder, background=background)
+                figures.append(f"{label}: {time.perf_counter() - t0:6.2f} s ({result.encoded} texts embedded)")
+        finally:
+            embedder.cache_dir = own_cache
+    print("publish with the served model (embed + detector + BM25 + write + verify), "
+          f"{len(files)} solutions plus {len(background)} background records:")
+    for line in figures:
+        print("  " + line)
+    print()
 
 
 def latency_side_by_side(base: str, embedder: Embedder, queries: list[str]) -> tuple[list[float], list[float]]:
