@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
@@ -32,6 +32,8 @@ from indexer.editing import EditError, Editor, Entry, ImportDiff, RecordNotFound
 from indexer.exchange import ExchangeError
 from service.config import Settings
 from service.errors import error_body, text
+from service.feedback import FeedbackStore
+from service.insights import Group, demand_and_supply, group_questions, insights_csv
 
 if TYPE_CHECKING:
     from service.app import Startup
@@ -352,6 +354,29 @@ def rollback(request: Request, body: RollbackRequest) -> dict[str, Any]:
                         "beim Laden nicht bestanden); der bisherige antwortet weiter.")
     log.info("event=rollback build=%s", body.build)
     return {"ok": True, "build": body.build}
+
+
+def _insights(request: Request, days: int) -> tuple[list[Group], list[dict[str, Any]], int]:
+    store: FeedbackStore = request.app.state.feedback_store
+    rows = store.insight_rows(days)
+    startup = cast("Startup", request.app.state.startup)
+    searcher = startup.current().searcher
+    return group_questions(rows, searcher), demand_and_supply(rows, searcher), len(rows)
+
+
+@router.get("/insights", summary="Wo der Atlas Lücken hat: Fragengruppen und Nachfrage gegen Angebot")
+def insights(request: Request, days: Annotated[int, Query(ge=1, le=730)] = 90) -> dict[str, Any]:
+    settings = cast(Settings, request.app.state.settings)
+    groups, table, count = _insights(request, days)
+    return {"ok": True, "enabled": settings.insights, "days": days, "questions": count,
+            "groups": [asdict(g) for g in groups], "demand": table}
+
+
+@router.get("/insights.csv", summary="Die Lücken als CSV für Redaktionssitzungen", response_class=PlainTextResponse)
+def insights_download(request: Request, days: Annotated[int, Query(ge=1, le=730)] = 90) -> Response:
+    groups, table, _ = _insights(request, days)
+    return Response(insights_csv(groups, table), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="atlas-luecken.csv"'})
 
 
 def install(app: FastAPI, settings: Settings) -> None:

@@ -41,6 +41,10 @@ class Settings(IndexerSettings):
     audit_log: Path = Field(Path("var/audit.jsonl"), description="Every workbench change with the previous content (undo).")
     max_import_bytes: int = Field(10_000_000, ge=1024, le=200_000_000, description="Largest upload to /api/admin/import.")
 
+    insights: bool = Field(True, description="Keep questions answered with 'nothing fits' or rated unhelpful, scrubbed of "
+                           "personal data, for the workbench's gap view; false = keep none.")
+    insights_days: int = Field(90, ge=1, le=730, description="Insight questions older than this are deleted.")
+
     # Page, widget and feedback (issue 6)
     # NoDecode: the variable is a plain comma-separated list ("https://a.example, https://b.example"), not JSON.
     embed_origins: Annotated[list[str], NoDecode] = Field(

@@ -42,6 +42,16 @@ FEEDBACK = sa.Table(
     sa.Column("comment", sa.Text, nullable=False),
     sqlite_autoincrement=True,
 )
+# Questions the atlas could not answer well (service/insights.py), already scrubbed of personal data.
+INSIGHTS = sa.Table(
+    "insights", METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created", sa.Text, nullable=False, index=True),
+    sa.Column("kind", sa.Text, nullable=False),  # "no_match" or "not_helpful"
+    sa.Column("question", sa.Text, nullable=False),
+    sa.Column("index_build", sa.Text, nullable=False),
+    sqlite_autoincrement=True,
+)
 
 
 class FeedbackStoreError(AtlasError):
@@ -184,6 +194,37 @@ class FeedbackStore:
             row["helpful"] = bool(row["helpful"])
             row["result_ids"] = json.loads(row["result_ids"])
         return rows
+
+    def add_insight(self, kind: str, question: str, index_build: str, keep_days: int) -> None:
+        """Keep one scrubbed question for the editors' insights; rows older than ``keep_days`` are deleted.
+
+        Raises:
+            FeedbackStoreError: if the database cannot be written.
+        """
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        created = now.isoformat().replace("+00:00", "Z")
+        cutoff = (now - dt.timedelta(days=keep_days)).isoformat().replace("+00:00", "Z")
+        try:
+            self.prepare()
+            with self.engine.begin() as connection:
+                connection.execute(INSIGHTS.insert().values(created=created, kind=kind, question=question,
+                                                            index_build=index_build))
+                connection.execute(INSIGHTS.delete().where(INSIGHTS.c.created < cutoff))
+        except sa.exc.SQLAlchemyError as exc:
+            raise FeedbackStoreError("feedback_store_failed") from exc
+
+    def insight_rows(self, days: int, limit: int = 5000) -> list[dict[str, Any]]:
+        """The newest insight rows of the last ``days`` days."""
+        if self.file and not self.file.exists():
+            return []
+        since = (dt.datetime.now(dt.UTC) - dt.timedelta(days=days)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        self.prepare()
+        try:
+            with self.engine.connect() as connection:
+                query = sa.select(INSIGHTS).where(INSIGHTS.c.created >= since).order_by(INSIGHTS.c.id.desc()).limit(limit)
+                return [dict(row._mapping) for row in connection.execute(query)]
+        except sa.exc.SQLAlchemyError as exc:
+            raise FeedbackStoreError("feedback_store_failed") from exc
 
     def close(self) -> None:
         self.engine.dispose()

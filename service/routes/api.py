@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from service import insights
 from service.deps import ConversationDep, PresenterDep, SearcherDep, SettingsDep, StartupDep
 from service.errors import SolutionNotFoundError
 from service.limits import check_chat, check_search
@@ -47,6 +48,7 @@ def search_solutions(body: SearchRequest, request: Request, searcher: SearcherDe
     result = searcher.search(body.query, limit=limit, space_type=body.space_type, themes=body.themes, status=body.status)
     if result.no_match:
         request.app.state.metrics.no_match.inc()
+        insights.keep(request, "no_match", body.query, searcher.artifact.build_id)
     return SearchResponse(query=body.query, space_type=body.space_type, detected_space_types=result.detected_space_types,
                           no_match=result.no_match, results=presenter.items(result))
 
@@ -58,6 +60,7 @@ def answer_chat(body: ChatRequest, request: Request, conversation: ConversationD
     answer = conversation.reply(body)
     if answer.no_match:
         request.app.state.metrics.no_match.inc()
+        insights.keep(request, "no_match", body.message, conversation.searcher.artifact.build_id)
     return answer
 
 

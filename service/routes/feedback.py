@@ -12,6 +12,7 @@ from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
+from service import insights
 from service.deps import SearcherDep, SettingsDep
 from service.errors import InvalidQueryError
 from service.feedback import FeedbackRateError, FeedbackRequest, FeedbackResponse, FeedbackStore
@@ -56,8 +57,12 @@ def create_feedback(body: FeedbackRequest, request: Request, response: Response,
         raise InvalidQueryError("feedback_unknown_solution", "result_ids", id=unknown[0])
     check_rate(request, settings.feedback_rate)
     store: FeedbackStore = request.app.state.feedback_store
+    # Questions and comments are kept without e-mail addresses, phone numbers, IBANs or street addresses.
+    body = body.model_copy(update={"query": insights.scrub(body.query), "comment": insights.scrub(body.comment)})
     row_id, duplicate = store.add(
         body, index_build=searcher.artifact.build_id, keep_days=settings.feedback_days, max_rows=settings.feedback_max_rows)
     if duplicate:
         response.status_code = 200
+    elif not body.helpful:
+        insights.keep(request, "not_helpful", body.query, searcher.artifact.build_id)
     return FeedbackResponse(ok=True, id=row_id, duplicate=duplicate)

@@ -45,9 +45,10 @@ def show_accessibility(request: Request) -> HTMLResponse:
 
 
 @router.get("/datenschutz", response_class=HTMLResponse, include_in_schema=False)
-def show_privacy(request: Request) -> HTMLResponse:
+def show_privacy(request: Request, settings: SettingsDep) -> HTMLResponse:
     """What the service stores and what it does not."""
-    return templates(request).TemplateResponse(request, "datenschutz.html", {})
+    return templates(request).TemplateResponse(request, "datenschutz.html",
+                                               {"insights": settings.insights, "insights_days": settings.insights_days})
 
 
 @router.get("/admin", response_class=HTMLResponse, include_in_schema=False)

@@ -60,6 +60,7 @@
       renderRecords(res.body);
       loadBuilds();
       loadAudit();
+      loadInsights();
       say("Sie sind angemeldet.");
       $("records-title").focus();
     }, function (error) {
@@ -348,7 +349,53 @@
     }, function (error) { say(error.message); });
   }
 
+  // --- insights ------------------------------------------------------------------------------------------------
+
+  function days() { return Math.max(1, Math.min(730, parseInt($("insights-days").value, 10) || 90)); }
+
+  function loadInsights() {
+    api("GET", "/api/admin/insights?days=" + days()).then(function (res) {
+      var body = res.body;
+      $("insights-summary").textContent = body.enabled
+        ? body.questions + " Fragen aus den letzten " + body.days + " Tagen in " + body.groups.length + " Gruppen."
+        : "Das Sammeln ist ausgeschaltet (ATLAS_INSIGHTS=false).";
+      var groups = $("insight-groups").querySelector("tbody");
+      groups.textContent = "";
+      body.groups.forEach(function (g) {
+        var row = el("tr");
+        [g.representative, String(g.count), String(g.no_match), String(g.not_helpful), g.examples.join(" | ")]
+          .forEach(function (text) { row.appendChild(el("td", null, text)); });
+        groups.appendChild(row);
+      });
+      var demand = $("insight-demand").querySelector("tbody");
+      demand.textContent = "";
+      body.demand.filter(function (r) { return r.asked > 0 || r.records === 0; }).forEach(function (r) {
+        var row = el("tr");
+        [(r.kind === "space_types" ? "Raumtyp: " : "Thema: ") + r.label, String(r.asked), String(r.records)]
+          .forEach(function (text) { row.appendChild(el("td", null, text)); });
+        demand.appendChild(row);
+      });
+    }, function (error) { say(error.message); });
+  }
+
+  function downloadInsights() {
+    fetch("/api/admin/insights.csv?days=" + days(), { headers: { "Authorization": "Bearer " + token() } }).then(function (r) {
+      if (!r.ok) throw new Error("Die CSV-Datei konnte nicht erstellt werden.");
+      return r.blob();
+    }).then(function (blob) {
+      var link = el("a");
+      link.href = URL.createObjectURL(blob);
+      link.download = "atlas-luecken.csv";
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      window.setTimeout(function () { URL.revokeObjectURL(link.href); }, 1000);
+    }).catch(function (error) { say(error.message); });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    $("insights-form").addEventListener("submit", function (e) { e.preventDefault(); loadInsights(); });
+    $("insights-csv").addEventListener("click", downloadInsights);
     $("signin-form").addEventListener("submit", signIn);
     $("signout").addEventListener("click", signOut);
     $("filter-form").addEventListener("submit", function (e) { e.preventDefault(); loadRecords(); });
@@ -362,7 +409,7 @@
     $("publish-form").addEventListener("submit", publish);
     if (token()) {
       api("GET", "/api/admin/solutions").then(function (res) {
-        showWorkbench(true); renderRecords(res.body); loadBuilds(); loadAudit();
+        showWorkbench(true); renderRecords(res.body); loadBuilds(); loadAudit(); loadInsights();
       }, function () { window.sessionStorage.removeItem(TOKEN_KEY); });
     }
   });
