@@ -48,14 +48,25 @@ def serve(index_dir: Path | None, host: str | None, port: int | None) -> None:
 @click.option("--min-ndcg", type=float, default=None, help="Exit-Code 1, wenn nDCG@5 darunter liegt.")
 @click.option("--max-false-refusals", type=float, default=None, help="Exit-Code 1, wenn mehr On-topic-Fragen abgelehnt werden.")
 @click.option("--min-off-topic-refused", type=float, default=None, help="Exit-Code 1, wenn weniger Off-topic-Fragen abgelehnt werden.")
+@click.option("--conversations", "conversations_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              default=None, help="Stattdessen Gespräche bewerten (z. B. tests/eval/conversations.yaml): "
+              "Anteil richtig verstandener Züge und Gespräche, die den Faden halten.")
 def eval_(index_dir: Path | None, queries_file: Path, split: str, min_ndcg: float | None,
-          max_false_refusals: float | None, min_off_topic_refused: float | None) -> None:
+          max_false_refusals: float | None, min_off_topic_refused: float | None, conversations_file: Path | None) -> None:
     """Suchqualität messen: nDCG@5, Recall@5, MRR@10 je Fragenart und Raumtyp, Ablehnungsquoten."""
     from indexer.evalset import load_queries
-    from service.app import load_searcher
+    from service.app import load_searcher, load_state
     from service.evaluation import format_report, run, summarise
 
     settings = settings_with(Settings, index_dir=index_dir)
+    if conversations_file:
+        from service.dialogues import format_dialogue_report, load_dialogues, run_dialogues
+
+        conversation = load_state(settings)["live"].current().conversation
+        for name in (["dev", "test"] if split == "all" else [split]):
+            outcome = run_dialogues(conversation, load_dialogues(conversations_file, name))
+            click.echo(format_dialogue_report(outcome, f"== {name} ({conversations_file}) ==") + "\n")
+        return
     searcher = load_searcher(settings)
     splits = ["dev", "test"] if split == "all" else [split]
     failed = []

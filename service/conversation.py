@@ -28,11 +28,17 @@ ORDINALS = {
 }
 _NUM = "|".join(sorted(ORDINALS, key=len, reverse=True))
 PATTERNS = {
-    "reset": re.compile(r"^\W*(neu anfangen|von vorn[e]?|neues thema|neustart|zurücksetzen|start over|new topic|reset|restart)\W*$"),
-    "thanks": re.compile(r"^\W*(danke|vielen dank|danke schön|dankeschön|merci|thanks?|thank you|cheers)\b[\w\s,!.]{0,30}$"),
+    "reset": re.compile(r"^\W*((nee|nein|ok|okay|also|gut)\W+)?(doch\s+)?(noch ?mal\s+)?(ganz\s+)?(neu anfangen|von vorn[e]?"
+                        r"( anfangen| beginnen)?|neues thema|anderes thema|neustart|zurücksetzen|start over|start again|"
+                        r"(let'?s )?start (over|again|from scratch)|from scratch|new topic|reset|restart)\W*(bitte|please)?\W*$"),
+    "thanks": re.compile(r"^\W*((ok|okay|super|prima|toll|great|perfect|perfekt|alles klar)\W+)?"
+                         r"(danke|vielen dank|dank dir|dank ihnen|danke schön|dankeschön|merci|thanks?|thank you|cheers)\b"
+                         r"[\w\s,!.'’]{0,40}$"),
     "greeting": re.compile(r"^\W*(hallo|hi|hey|moin|servus|grüß gott|guten (tag|morgen|abend)|hello|good (morning|afternoon|evening))\W*$"),
-    "help": re.compile(r"(\bwas kannst du\b|\bwas können sie\b|\bwie funktionierst du\b|\bwie funktioniert (das|dieser assistent)\b|"
-                       r"^\W*(ich brauche )?(hilfe|help)\W*$|\bwhat can you do\b|\bhow does (this|it) work\b)"),
+    "help": re.compile(r"(\bwas kannst du\b|\bwas können sie\b|\bwie funktionierst du\b|^\W*wie funktioniert (das|dieser assistent)\W*$|"
+                       r"^\W*(ich brauche )?(hilfe|help)\W*$|\bwhat can you do\b|^\W*how does (this|it) work\W*$|"
+                       r"\bwas kann ich (dich|sie|hier)( alles)? fragen\b|\bwie frag\w* ich\b|\bich brauch\w* (kurz |mal )?hilfe\b|"
+                       r"\bhow (do|should|can) i ask\b|\bwhat can i ask\b)"),
     "details": re.compile(rf"(details?|mehr|more|genauer|info\w*|erzähl\w*|tell me)\b.*?"
                           rf"\b(zu|zur|zum|über|on|about|for|to|of|nr\.?|nummer|number|#)?\s*(die |der |das |the )?"
                           rf"(nr\.?\s*|nummer\s*|number\s*|#\s*)?({_NUM})\b"),
@@ -40,18 +46,29 @@ PATTERNS = {
     "details_short": re.compile(rf"^\W*((zu[rm]|über die|über den|about the|on the)\s+(nr\.?\s*|nummer\s*|number\s*)?|"
                                 rf"(nr\.?|nummer|number|#)\s*)({_NUM})\b"),
     "similar": re.compile(rf"(ähnlich\w*|vergleichbar\w*|similar|like)\b.*?\b(nr\.?\s*|nummer\s*|number\s*|#\s*)?({_NUM})\b"),
-    "more": re.compile(r"^\W*(und\s+)?(noch\s+)?(mehr|weitere|andere|more|other|next)"
+    "more": re.compile(r"^\W*(und\s+)?(zeig\w*\s+(mir\s+)?)?(noch\s+)?(n |ein )?(paar|mehr|weitere|andere|more|other|next)"
                        r"(\s+(lösungen|ergebnisse|vorschläge|beispiele|solutions|results|options|bitte|please))?\W*(bitte|please)?\W*$"),
     "status": re.compile(r"\b(nur|only|bloß|ausschließlich)\b.*\b(verstetigt\w*|dauerbetrieb|regelbetrieb|umgesetzt\w*|laufend\w*|"
                          r"established|permanent|running|in operation)\b"),
 }
+# Questions about the money or staff a shown solution takes (the atlas has no cost data: answered honestly).
+COSTS = re.compile(r"\b(was kostet|was kosten|wie teuer|wie viel (kostet|kosten|geld|aufwand|personal)|welche kosten|"
+                   r"wer (zahlt|bezahlt|finanziert)|wie (wurde|wird|war) \w+ (finanziert|bezahlt)|how much (does|did|is|was|would)|"
+                   r"what (does|did) .{1,40} cost|who pa(id|ys)|paid for|how expensive)\b")
+# Who to ask about a shown solution.
+CONTACT = re.compile(r"\b(wer (kann|könnte|weiß|kümmert|ist (da |dort )?(zuständig|ansprechpartner))|ansprechpartner\w*|"
+                     r"kontakt\w*|an wen|wie komm\w* ich an|who (can|could|should) i (contact|talk to|ask)|contact person|"
+                     r"get in touch|who runs)\b")
+# "sowas wie in Braunschweig": a shown result named as the model for more of the same.
+LIKE = re.compile(r"\b(so ?was wie|so etwas wie|ähnlich\w* wie|vergleichbar\w* (zu|mit|wie)|similar to|something like)\b")
+QUESTION = re.compile(r"\?\s*$|^\W*(wie|was|warum|wieso|woran|wer|wo|how|what|why|who|where)\b")
 FOLLOW_UP_START = re.compile(r"^\W*(und|aber|eher|lieber|auch|mit|ohne|nur|was ist mit|wie wäre es mit|and|but|rather|what about|how about|or)\b")
 MAX_FOLLOW_UP_WORDS = 7
 MAX_SHOWN = 100  # "mehr" pages through at most this many results per topic
 
 
-TurnKind = Literal["new", "refine", "space_type", "theme", "more", "details", "similar", "status", "contact", "costs",
-                   "which_one", "greeting", "thanks", "help", "reset", "empty", "no_topic"]
+TurnKind = Literal["new", "refine", "context", "space_type", "theme", "more", "details", "similar", "status", "contact",
+                   "costs", "which_one", "unclear", "greeting", "thanks", "help", "reset", "empty", "no_topic"]
 
 
 @dataclass
@@ -90,6 +107,12 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
             return Turn("more")
         if PATTERNS["status"].search(text):
             return Turn("status")
+        if COSTS.search(text):
+            return _about_one("costs", text, references)
+        if CONTACT.search(text):
+            return _about_one("contact", text, references)
+        if LIKE.search(text) and len(references) == 1:
+            return Turn("similar", references[0])
         short = len(words) <= MAX_FOLLOW_UP_WORDS
         if short and understanding_space and _only_names(words, understanding_space):
             return Turn("space_type")
@@ -106,6 +129,8 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
     return Turn("new")
 
 
+MAX_CONTEXT_CHARS = 300
+
 ANAPHORA = re.compile(r"\b(da|davon|dafür|dazu|damit|dort|so ?was|solche\w*|diese\w*|welche\w*|those|these|them|there)\b")
 ABOUT_ONE = ("details", "similar", "contact", "costs")
 ORDINAL_ANY = re.compile(rf"(?<![\w.,])({_NUM})(?![\w.,])")
@@ -114,27 +139,39 @@ ORDINAL_ANY = re.compile(rf"(?<![\w.,])({_NUM})(?![\w.,])")
 def _follow_up(intent: Intent, text: str, words: list[str], references: tuple[int, ...]) -> Turn:
     """A follow-up the rules did not settle, from the learned intent and the results it names."""
     short = len(words) <= MAX_FOLLOW_UP_WORDS
+    if intent.name in ("new", "off_topic") and len(references) == 1 and (short or QUESTION.search(text)):
+        # "was ist LiSA in Marburg?", "wie geht das mit den Stromzählern in Duisburg?": about one shown result
+        return Turn("details", references[0])
     if intent.name == "new":
         # A short message that points back ("gibt es da …", "sowas") or starts like a follow-up continues the topic.
         if short and (ANAPHORA.search(text) or FOLLOW_UP_START.search(text)):
             return Turn("refine")
-        return Turn("details", references[0]) if len(references) == 1 and short else Turn("new")
-    if intent.name in ("refine", "context"):
+        return Turn("new")
+    if intent.name == "refine":
         return Turn("refine")
+    if intent.name == "context":
+        return Turn("context")  # "wir sind eine Gemeinde mit 8000 Einwohnern": kept in the state
+    if intent.name == "off_topic":
+        return Turn("unclear")  # inside a conversation: ask back, keep the thread
     if intent.name in ("status", "more"):
         return Turn(intent.name)  # type: ignore[arg-type]  # both are turn kinds
     if intent.name in ABOUT_ONE:
-        kind: TurnKind = intent.name  # type: ignore[assignment]  # ABOUT_ONE holds turn kinds
-        if numbers := [ORDINALS[m] for m in ORDINAL_ANY.findall(text)]:
-            return Turn(kind, numbers[0])  # "zeig mir die zweite genauer", "was kostet Nummer 3?"
-        if len(references) == 1:
-            return Turn(kind, references[0])
-        if len(references) > 1:
-            return Turn("which_one", candidates=references)
-        if kind in ("contact", "costs"):
-            return Turn(kind)  # about everything shown
-        return Turn("which_one")
+        return _about_one(intent.name, text, references)  # type: ignore[arg-type]  # ABOUT_ONE holds turn kinds
     return Turn("new")
+
+
+def _about_one(kind: TurnKind, text: str, references: tuple[int, ...]) -> Turn:
+    """A question about one shown result: the one it names by number, place or title, else ask which (contact and
+    costs may be about everything shown)."""
+    if numbers := [ORDINALS[m] for m in ORDINAL_ANY.findall(text)]:
+        return Turn(kind, numbers[0])  # "zeig mir die zweite genauer", "was kostet Nummer 3?"
+    if len(references) == 1:
+        return Turn(kind, references[0])
+    if kind in ("contact", "costs"):
+        return Turn(kind)  # about everything shown ("was kostet so ein Mikrodepot?")
+    if len(references) > 1:
+        return Turn("which_one", candidates=references)
+    return Turn("which_one")
 
 
 def resolve_references(message: str, shown: list[RecordDict]) -> tuple[int, ...]:
@@ -171,7 +208,8 @@ def _same_word(a: str, b: str) -> bool:
 
 
 FILLER = frozenset("und aber eher lieber auch was ist mit wie wäre es im in der die das den dem ein eine einem einer für zum zur "
-                   "bei uns unser unserem unseren bitte nur and but rather what about how the a an in for our please or".split())
+                   "bei uns unser unserem unseren bitte nur mal bloß and but rather what about how the a an in for our please "
+                   "or only just".split())
 
 
 def _only_names(words: list[str], detected: list[str]) -> bool:
@@ -179,7 +217,8 @@ def _only_names(words: list[str], detected: list[str]) -> bool:
     return sum(w not in FILLER for w in words) <= 2
 
 
-RESULT_TEMPLATES: dict[str, str] = {"more": "more", "status": "status", "space_type": "space_type", "theme": "theme"}
+RESULT_TEMPLATES: dict[str, str] = {"more": "more", "status": "status", "space_type": "space_type", "theme": "theme",
+                                    "context": "context"}
 
 
 @dataclass
@@ -209,7 +248,9 @@ class Conversation:
     def reply(self, request: ChatRequest) -> ChatResponse:
         turn_in = self._understand(request)
         handler = self._HANDLERS.get(turn_in.turn.kind, Conversation._search_turn)
-        return handler(self, turn_in)
+        response = handler(self, turn_in)
+        response.turn = turn_in.turn.kind
+        return response
 
     def _understand(self, request: ChatRequest) -> _TurnInput:
         """Merge the request's facets into the state, pick the language and classify the message."""
@@ -234,6 +275,11 @@ class Conversation:
         references = resolve_references(request.message, shown)
         intent_of = self.intents.classify if self.intents is not None else None
         turn = classify(request.message, state, spaces, themes, intent_of, references)
+        if turn.kind == "unclear" and not self.searcher.search(request.message, limit=1).no_match:
+            # The turn classifier took it for small talk, but the domain detector sees a planning question.
+            text = " ".join(request.message.lower().split())
+            short = len(text.split()) <= MAX_FOLLOW_UP_WORDS
+            turn = Turn("refine" if short and (ANAPHORA.search(text) or FOLLOW_UP_START.search(text)) else "new")
         return _TurnInput(request=request, state=state, presenter=self.presenters[language], spaces=spaces, themes=themes,
                           turn=turn,
                           notes={"stale": stale, "other_language": detected_language not in self.presenters})
@@ -265,6 +311,15 @@ class Conversation:
         return self._respond(presenter, state, turn.kind, [], notes=t.notes, entries=entries,
                              suggestions=presenter.result_suggestions(state, False))
 
+    def _unclear(self, t: _TurnInput) -> ChatResponse:
+        """A message inside a conversation that is neither a follow-up nor a planning challenge: keep everything shown
+        and ask back with what the planner may have meant."""
+        state, presenter = t.state, t.presenter
+        chips = [presenter.chip("details", number=1), presenter.chip("cheaper"), presenter.chip("reset")] if state.shown \
+            else [presenter.chip("reset")]
+        record = self.searcher.get(state.shown[0]) if state.shown else None
+        return self._respond(presenter, state, "unclear", [], notes=t.notes, record=record, suggestions=chips)
+
     def _which_one(self, t: _TurnInput) -> ChatResponse:
         """The message asks about one result but does not say which (or names several): ask back."""
         state, presenter = t.state, t.presenter
@@ -283,15 +338,22 @@ class Conversation:
         room = max(0, self.max_challenge_chars - len(addition) - 2)
         return f"{challenge[:room].rstrip()} {addition}"[: self.max_challenge_chars]
 
+    @staticmethod
+    def _context(known: str, addition: str) -> str:
+        """What the planner said about their municipality, newest last, within the state's limit."""
+        combined = f"{known} {addition}".strip() if addition not in known else known
+        return combined[-MAX_CONTEXT_CHARS:]
+
     def _next_state(self, t: _TurnInput) -> ConversationState:
         """The search state after this turn: a new topic, or the current one changed as the planner asked."""
         state, request, kind = t.state, t.request, t.turn.kind
         if kind == "new":
-            return ConversationState(challenge=request.message.strip(), language=state.language,
+            return ConversationState(challenge=request.message.strip(), language=state.language, context=state.context,
                                      space_type=request.space_type or (t.spaces[0] if len(t.spaces) == 1 else None),
                                      themes=list(request.themes), status=list(request.status))
         changes: dict[str, dict[str, object]] = {
             "refine": {"challenge": self._refined(state.challenge, request.message.strip()), "shown": []},
+            "context": {"context": self._context(state.context, request.message.strip()), "shown": []},
             "space_type": {"space_type": t.spaces[0] if t.spaces else state.space_type, "shown": []},
             "theme": {"themes": t.themes, "shown": []},
             "status": {"status": ["verstetigt"], "shown": []},
@@ -322,11 +384,14 @@ class Conversation:
     _HANDLERS: dict[str, Callable[[Conversation, _TurnInput], ChatResponse]] = {
         "no_topic": _no_topic, "greeting": _canned, "thanks": _canned, "help": _canned, "empty": _canned,
         "reset": _reset, "details": _numbered, "similar": _numbered, "contact": _about_shown, "costs": _about_shown,
-        "which_one": _which_one,
+        "which_one": _which_one, "unclear": _unclear,
     }
 
     def _search(self, state: ConversationState, exclude: set[str] | None) -> SearchResult:
         query = state.challenge
+        if state.context:
+            # Until records carry size class and Land, the municipality context shifts the meaning of the search.
+            query = f"{query} {state.context}"
         if state.themes:
             labels = [self.presenters["de"].label("themes", t) for t in state.themes]
             query = f"{query} ({', '.join(labels)})"  # the theme shifts the meaning, the filter narrows

@@ -90,6 +90,10 @@ class Presenter:
             **context,
         )
 
+    def chip(self, key: str, **values: Any) -> Suggestion:
+        """A quick reply worded in prompts/<lang>/labels.yaml."""
+        return self._chip(key, **values)
+
     def _chip(self, key: str, **values: Any) -> Suggestion:
         label = str(self.labels["chips"][key]).format(**values)
         return Suggestion(label=label, message=label)

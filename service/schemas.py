@@ -84,6 +84,8 @@ class ConversationState(BaseModel):
     shown: list[SolutionId] = Field(default_factory=list, max_length=200)
     asked_space_type: bool = False
     language: Literal["de", "en"] = "de"
+    context: str = Field("", max_length=300, description="What the planner said about their municipality (size, Land, "
+                         "rural or urban); it shapes the following searches.")
 
 
 class ChatRequest(Filters):
@@ -112,6 +114,8 @@ class ChatResponse(BaseModel):
     no_match: bool
     detected_space_types: list[SpaceType]
     language: Literal["de", "en"]
+    turn: str = Field("new", description="How the assistant understood the message (new, refine, context, details, "
+                      "similar, more, status, contact, costs, unclear, …).")
 
 
 class HealthResponse(BaseModel):

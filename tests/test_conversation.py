@@ -296,17 +296,26 @@ def test_context_and_budget_follow_ups_keep_the_topic(chat: Chat) -> None:
     topic = chat.state["challenge"]  # type: ignore[index]
     context = chat.say("wir sind eine Gemeinde mit 8000 Einwohnern")
     assert chat.state["challenge"].startswith(topic)  # type: ignore[index]
+    assert context["turn"] == "context" and "8000 Einwohnern" in chat.state["context"]  # type: ignore[index]
+    assert "berücksichtige" in context["message"]
     assert len(set(ids(context)) & set(ids(first))) >= 3  # still village centres, not a new topic
     budget = chat.say("gibt es das auch ohne großes Budget?")
+    assert budget["turn"] == "refine"
     assert budget["results"] and not budget["no_match"]
     details = chat.say("Details zu Nummer 1")
     assert ids(details) == [ids(budget)[0]]
 
 
-def test_an_everyday_question_midway_is_refused_without_losing_the_thread(chat: Chat) -> None:
+def test_an_everyday_question_midway_is_asked_back_without_losing_the_thread(chat: Chat) -> None:
     first = chat.say("In unserer Fußgängerzone stehen immer mehr Läden leer.")
     refused = chat.say("Wie wird das Wetter morgen in Berlin?")
-    assert refused["no_match"] and not refused["results"]
+    assert refused["turn"] in ("unclear", "new") and not refused["results"]
+    if refused["turn"] == "unclear":  # asked back: what the planner may have meant, with the first result named
+        assert "nicht sicher verstanden" in refused["message"] and first["results"][0]["title"] in refused["message"]
+        assert [c["label"] for c in refused["suggestions"]] == ["Details zu Nummer 1", "Lösungen ohne große Investition",
+                                                                 "Neu anfangen"]
+    else:
+        assert refused["no_match"]
     assert chat.state["shown"] == ids(first)  # type: ignore[index]
     details = chat.say("Details zu Nummer 2")
     assert ids(details) == [ids(first)[1]]
