@@ -61,6 +61,10 @@ CONTACT = re.compile(r"\b(wer (kann|könnte|weiß|kümmert|ist (da |dort )?(zust
                      r"get in touch|who runs)\b")
 # "sowas wie in Braunschweig": a shown result named as the model for more of the same.
 LIKE = re.compile(r"\b(so ?was wie|so etwas wie|ähnlich\w* wie|vergleichbar\w* (zu|mit|wie)|similar to|something like)\b")
+NEW_TOPIC = re.compile(r"^\W*(andere|neue|ganz andere|noch eine|other|another|new|different) (frage|thema|question|topic)\b")
+POINTS_BACK = re.compile(r"^\W*(gibt'?s|gibts|gibt es|habt ihr|hast du|haben sie|is there|are there|any)\s+"
+                         r"(da|dazu|davon|dafür|sowas|so was|auch|anything|something)\b")
+WANTS_DETAILS = re.compile(r"\b(mehr dazu|genauer|erzähl|details?|tell me more|more about|more on|show me|zeig mir)\b")
 QUESTION = re.compile(r"\?\s*$|^\W*(wie|was|warum|wieso|woran|wer|wo|how|what|why|who|where)\b")
 FOLLOW_UP_START = re.compile(r"^\W*(und|aber|eher|lieber|auch|mit|ohne|nur|was ist mit|wie wäre es mit|and|but|rather|what about|how about|or)\b")
 MAX_FOLLOW_UP_WORDS = 7
@@ -139,7 +143,12 @@ ORDINAL_ANY = re.compile(rf"(?<![\w.,])({_NUM})(?![\w.,])")
 def _follow_up(intent: Intent, text: str, words: list[str], references: tuple[int, ...]) -> Turn:
     """A follow-up the rules did not settle, from the learned intent and the results it names."""
     short = len(words) <= MAX_FOLLOW_UP_WORDS
-    if intent.name in ("new", "off_topic") and len(references) == 1 and (short or QUESTION.search(text)):
+    if NEW_TOPIC.search(text):
+        return Turn("new")  # "Andere Frage: …"
+    if POINTS_BACK.search(text):
+        return Turn("refine")  # "gibts da was mit Lieferservice vom Händler im Ort?"
+    if intent.name in ("new", "off_topic") and len(references) == 1 and (
+            short or QUESTION.search(text) or WANTS_DETAILS.search(text)):
         # "was ist LiSA in Marburg?", "wie geht das mit den Stromzählern in Duisburg?": about one shown result
         return Turn("details", references[0])
     if intent.name == "new":
