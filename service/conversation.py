@@ -317,8 +317,20 @@ class Conversation:
         numbers = [turn.number] if turn.number else list(range(1, len(state.shown) + 1))[-self.limit:]
         entries = [presenter.entry(number, record) for number in numbers
                    if (record := self.searcher.get(state.shown[number - 1])) is not None]
+        if turn.kind == "contact":
+            for entry in entries:  # municipalities that did something similar: peers to ask, too
+                entry["peers"] = self._peers(entry["record"])
         return self._respond(presenter, state, turn.kind, [], notes=t.notes, entries=entries,
                              suggestions=presenter.result_suggestions(state, False))
+
+    def _peers(self, record: RecordDict, limit: int = 3) -> list[str]:
+        """Other municipalities whose records are closest to this one (each named once)."""
+        peers: list[str] = []
+        for hit in self.searcher.similar(record["id"], limit=limit * 3).hits:
+            place = str(hit.record["municipality"])
+            if place != record["municipality"] and place not in peers:
+                peers.append(place)
+        return peers[:limit]
 
     def _unclear(self, t: _TurnInput) -> ChatResponse:
         """A message inside a conversation that is neither a follow-up nor a planning challenge: keep everything shown

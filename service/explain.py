@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from indexer.corpus import RecordDict, taxonomy_label
+from indexer.text import strip_accents
 from service.prompts import Prompts
 from service.schemas import ConversationState, ResultItem, Suggestion
 from service.search import Hit, SearchResult
@@ -36,7 +37,8 @@ class Presenter:
         """One shown result for the contact, costs and which-one answers: number, record, programme and what the
         record itself says about money (sentences naming euros), nothing more."""
         return {"number": number, "record": record, "program": self.program(record),
-                "is_mpsc": str(record["program"]).startswith("mpsc_"), "costs": cost_sentences(record)}
+                "is_mpsc": str(record["program"]).startswith("mpsc_"), "costs": cost_sentences(record),
+                "page": project_page(record)}
 
     def details_chip(self, number: int) -> Suggestion:
         return self._chip("details", number=number)
@@ -116,6 +118,18 @@ class Presenter:
             chips.append(self._chip("established"))
         chips.append(self._chip("reset"))
         return chips
+
+
+def project_page(record: RecordDict) -> str:
+    """The record's source most likely to be the project's own page: one on a site named after the municipality,
+    else the first source."""
+    sources = [str(s) for s in record.get("sources") or []]
+    words = [w for w in re.findall(r"[a-z]{4,}", strip_accents(str(record["municipality"]))) if w not in ("stadt", "kreis")]
+    for source in sources:
+        host = strip_accents(source.split("//", 1)[-1].split("/", 1)[0])
+        if any(w in host for w in words):
+            return source
+    return sources[0] if sources else ""
 
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÄÖÜ„\"])")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -250,7 +251,8 @@ def test_every_template_renders(language: str) -> None:
         "all_themes": ["Energie"], "matched_challenge": "Herausforderung", "space_type": "quartier",
         "space_type_labels": ["Quartier"], "status_label": "In Umsetzung", "is_mpsc": True,
         "program_of": lambda record: f"{record['program']} (Detail)", "program": "Modellprojekt Smart Cities",
-        "entries": [{"number": 1, "record": record, "program": "MPSC 2019", "is_mpsc": True, "costs": ["Es kostete 5 Euro."]}],
+        "entries": [{"number": 1, "record": record, "program": "MPSC 2019", "is_mpsc": True, "costs": ["Es kostete 5 Euro."],
+                     "page": "https://example.org", "peers": ["Ulm"]}],
     }
     for name in names:
         if name.startswith("_"):
@@ -336,7 +338,10 @@ def test_contact_and_costs_are_answered_from_the_shown_records(chat: Chat, atlas
     assert "Ansprechpersonen nennt der Atlas nicht" in contact["message"]
     for rid in ids(first):
         record = atlas_client.get(f"/api/solutions/{rid}").json()
-        assert record["title"] in contact["message"] and record["sources"][0] in contact["message"]
+        line = next(line for line in contact["message"].splitlines() if record["title"] in line)
+        assert re.search(r"Projektseite: (\S+)", line).group(1) in record["sources"]  # type: ignore[union-attr]
+        peers = line.split("Ähnliches haben umgesetzt: ")[1].split(" – Projektseite")[0].split(", ")  # similar elsewhere
+        assert peers and record["municipality"] not in peers
     costs = chat.say("und was kostet sowas ungefähr?")
     assert "Geprüfte Kostenangaben führt der Atlas nicht" in costs["message"]
     assert chat.state["shown"] == ids(first)  # type: ignore[index]  # the results stay on screen
