@@ -114,7 +114,8 @@ def write_build(index_root: Path, records: list[RecordDict], taxonomy: dict[str,
 
     builds = index_root / BUILDS
     builds.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+    # Microseconds: builds published within one second still sort in the order they were made (pruning, rollback).
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f") + "-" + secrets.token_hex(3)
     tmp = builds / f".tmp-{stamp}"
     tmp.mkdir()
     try:

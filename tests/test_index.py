@@ -10,7 +10,7 @@ import faiss
 import numpy as np
 import pytest
 
-from indexer.artifact import CURRENT, IndexCorruptError, IndexNotFoundError, load_build, load_current
+from indexer.artifact import CURRENT, KEEP_BUILDS, IndexCorruptError, IndexNotFoundError, load_build, load_current
 from indexer.build import BuildResult, CorpusInvalidError, build_index
 from indexer.corpus import load_corpus
 from indexer.embedding import Embedder
@@ -76,11 +76,13 @@ def test_invalid_corpus_is_refused_and_index_stays(tmp_path: Path, corpus_dir: P
     assert (index_dir / CURRENT).resolve() == first.path
 
 
-def test_rebuild_swaps_atomically_and_keeps_one_previous_build(tmp_path: Path, corpus_dir: Path, embedder: Embedder) -> None:
+def test_rebuild_swaps_atomically_and_keeps_the_last_builds_for_rollback(tmp_path: Path, corpus_dir: Path,
+                                                                          embedder: Embedder) -> None:
     index_dir = tmp_path / "index"
-    builds = [build_index(load_corpus(corpus_dir), index_dir, embedder).path for _ in range(3)]
+    corpus = load_corpus(corpus_dir)
+    builds = [build_index(corpus, index_dir, embedder).path for _ in range(KEEP_BUILDS + 2)]
     assert (index_dir / CURRENT).resolve() == builds[-1]
-    assert sorted(p for p in (index_dir / "builds").iterdir()) == sorted(builds[-2:])
+    assert sorted(p for p in (index_dir / "builds").iterdir()) == sorted(builds[-KEEP_BUILDS:])
 
 
 def test_missing_and_corrupt_indexes_are_reported(tmp_path: Path, built_index: BuildResult) -> None:
