@@ -98,7 +98,9 @@ def test_sign_in_edit_upload_publish_find_and_roll_back(driver: Any, workbench_u
     answer = ask(driver, "Hochwasserwarnung mit Pegelsensoren")
     assert record["title"] in answer.text
 
-    ask(driver, "Wie backe ich einen Apfelkuchen mit Streuseln?")  # nothing fits: kept for the gap view
+    driver.get(workbench_url + "/")  # a fresh conversation (inside one, small talk is asked back, not refused)
+    refused = ask(driver, "Wie backe ich einen Apfelkuchen mit Streuseln?")  # nothing fits: kept for the gap view
+    assert "nichts Passendes" in refused.text
     # Roll back to the build before: the token is still in this tab's sessionStorage.
     driver.get(workbench_url + "/admin")
     wait_for(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#builds button")) >= 1, "no earlier build to go back to")
