@@ -32,12 +32,14 @@ def serve(index_dir: Path | None, host: str | None, port: int | None) -> None:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Atlas-Lotse startet auf http://{settings.host}:{settings.port} – Modell und Index werden geladen; "
                "/api/ready antwortet 200, sobald der Dienst bereit ist.", err=True)
+    from service.http import with_header_timeout
     from service.memory import limit_arenas
 
     limit_arenas()  # request threads share two malloc arenas instead of growing one each
     # No access log: it would record client IP addresses (personal data) for every request.
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info", access_log=False,
-                timeout_keep_alive=settings.timeout_keep_alive, h11_max_incomplete_event_size=16 * 1024)
+                timeout_keep_alive=settings.timeout_keep_alive, h11_max_incomplete_event_size=16 * 1024,
+                http=with_header_timeout(settings.header_timeout))
 
 
 @main.command(name="eval")

@@ -35,6 +35,8 @@ class Settings(IndexerSettings):
                                      "load; `atlas serve` switches this on.")
     metrics_token: SecretStr | None = Field(None, description="Bearer token for /metrics (Prometheus); unset = no /metrics.")
     timeout_keep_alive: int = Field(5, ge=1, le=300, description="Seconds an idle keep-alive connection stays open.")
+    header_timeout: float = Field(10.0, gt=0, le=300, description="Seconds a client has to send a request's headers "
+                                  "(atlas serve); slower connections are closed.")
 
     # Editors' workbench (/admin, /api/admin/*)
     admin_token: SecretStr | None = Field(None, description="Bearer token for the workbench; unset = workbench off (404).")

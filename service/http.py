@@ -1,9 +1,13 @@
-"""HTTP details the framework leaves to us: a body limit with our error shape, and HEAD wherever GET works."""
+"""HTTP details the framework leaves to us: a body limit with our error shape, HEAD wherever GET works, and a
+deadline for request headers."""
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 
 class HeadAsGet:
@@ -61,3 +65,49 @@ class BodyLimit:
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+def with_header_timeout(seconds: float) -> type[H11Protocol]:
+    """uvicorn's HTTP/1.1 protocol with a deadline for each request head.
+
+    uvicorn times out idle keep-alive connections but waits forever for a request whose headers arrive slowly or
+    never (a slowloris client holds the connection). With this protocol a connection whose request line and headers
+    are not complete ``seconds`` after it opened, or after it sent the first bytes of its next request, is closed.
+    """
+
+    class HeaderTimeoutH11(H11Protocol):
+        _head_timer: asyncio.TimerHandle | None = None
+
+        def _waiting_for_head(self) -> bool:
+            return self.cycle is None or self.cycle.response_complete
+
+        def _arm(self) -> None:
+            if self._head_timer is None:
+                self._head_timer = self.loop.call_later(seconds, self._head_expired)
+
+        def _disarm(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _head_expired(self) -> None:
+            self._head_timer = None
+            if self._waiting_for_head() and not self.transport.is_closing():
+                self.transport.close()
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            if self._waiting_for_head():
+                self._arm()
+            super().data_received(data)
+            if not self._waiting_for_head():
+                self._disarm()  # the head is complete: the request runs
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return HeaderTimeoutH11

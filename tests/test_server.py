@@ -92,3 +92,22 @@ def test_readiness_says_503_while_loading_and_liveness_answers_at_once(built_ind
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_a_client_that_never_finishes_its_headers_is_disconnected(built_index: BuildResult) -> None:
+    import socket
+    import time
+
+    env = {"ATLAS_INDEX_DIR": str(built_index.path.parent.parent), "ATLAS_HEADER_TIMEOUT": "2"}
+    with running_server(env) as url:
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as slow:
+            slow.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # the blank line never comes
+            slow.settimeout(15)
+            started = time.monotonic()
+            assert slow.recv(100) == b""  # closed by the server
+            assert time.monotonic() - started < 6
+        with socket.create_connection(("127.0.0.1", port)) as patient:  # a complete request is answered as usual
+            patient.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            patient.settimeout(15)
+            assert patient.recv(100).startswith(b"HTTP/1.1 200")
