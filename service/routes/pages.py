@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
 from starlette.exceptions import HTTPException
 
+from indexer.corpus import RecordDict
+from service.compare import MAX_COMPARED, MIN_COMPARED, comparison, comparison_csv, comparison_markdown
 from service.config import Settings
 from service.deps import PresenterDep, SearcherDep, SettingsDep, templates
 from service.explain import Presenter
@@ -60,6 +64,43 @@ def show_admin(request: Request, searcher: SearcherDep, presenter: PresenterDep,
                 for kind in ("space_types", "themes", "raumwirkungen", "status", "programs")}
     return templates(request).TemplateResponse(request, "admin.html", {"taxonomy": taxonomy},
                                                headers={"Cache-Control": "no-store"})
+
+
+def _compared(ids: str, searcher: Searcher) -> list[RecordDict]:
+    wanted = list(dict.fromkeys(i.strip() for i in ids.split(",") if i.strip()))
+    if not MIN_COMPARED <= len(wanted) <= MAX_COMPARED:
+        raise HTTPException(status_code=422, detail=f"Wählen Sie zum Vergleich {MIN_COMPARED} bis {MAX_COMPARED} "
+                                                    "Lösungen aus (zum Beispiel auf der Merkliste).")
+    records = [searcher.get(i) for i in wanted]
+    missing = [i for i, r in zip(wanted, records, strict=True) if r is None]
+    if missing:
+        raise HTTPException(status_code=404, detail=f"Die Lösung „{missing[0][:80]}“ gibt es im Atlas nicht (mehr).")
+    return [r for r in records if r is not None]
+
+
+@router.get("/vergleich", response_class=HTMLResponse, include_in_schema=False)
+def show_comparison(request: Request, searcher: SearcherDep, presenter: PresenterDep,
+                    ids: Annotated[str, Query(max_length=1000)] = "") -> HTMLResponse:
+    """2–4 solutions side by side, printable, with Markdown and CSV downloads (works without JavaScript)."""
+    records = _compared(ids, searcher)
+    return templates(request).TemplateResponse(request, "vergleich.html", {
+        "records": records, "rows": comparison(records, presenter), "ids": ",".join(r["id"] for r in records)})
+
+
+@router.get("/vergleich.md", include_in_schema=False)
+def download_comparison_markdown(searcher: SearcherDep, presenter: PresenterDep,
+                                 ids: Annotated[str, Query(max_length=1000)] = "") -> Response:
+    records = _compared(ids, searcher)
+    return Response(comparison_markdown(records, presenter), media_type="text/markdown; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="vergleich-atlas-lotse.md"'})
+
+
+@router.get("/vergleich.csv", include_in_schema=False)
+def download_comparison_csv(searcher: SearcherDep, presenter: PresenterDep,
+                            ids: Annotated[str, Query(max_length=1000)] = "") -> Response:
+    records = _compared(ids, searcher)
+    return Response(comparison_csv(records, presenter), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="vergleich-atlas-lotse.csv"'})
 
 
 @router.get("/widget.js", include_in_schema=False)

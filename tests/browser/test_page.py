@@ -144,6 +144,17 @@ def test_merkliste_collects_exports_and_prints(driver: Any, service: Service, do
     assert rows[0][:4] == ["Titel", "Kommune", "Bundesland", "Status"]
     assert [r[0] for r in rows[1:]] == titles
 
+    compare = driver.find_element(By.ID, "merkliste-compare")  # two solutions: side by side on /vergleich
+    assert compare.is_displayed()
+    driver.get(compare.get_attribute("href"))
+    columns = driver.find_elements(By.CSS_SELECTOR, "table.compare thead th")
+    assert [c.text for c in columns] == titles
+    comparison = run_axe(driver)
+    assert comparison["violations"] == [], comparison["violations"]
+    screenshot(driver, "vergleich.png")
+    driver.back()
+    wait_for(driver, lambda d: d.find_element(By.ID, "merkliste-count").text == "(2)", "Merkliste lost after comparing")
+
     driver.execute_script("window.__printed = null; window.print = () => { window.__printed = document.body.className; };")
     driver.find_element(By.ID, "merkliste-print").click()
     assert "print-merkliste" in driver.execute_script("return window.__printed")

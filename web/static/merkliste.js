@@ -159,6 +159,11 @@
     byId("merkliste-count").textContent = "(" + items.length + ")";
     byId("merkliste-empty").hidden = items.length > 0;
     byId("merkliste-actions").hidden = items.length === 0;
+    var compare = byId("merkliste-compare");  // side by side: 2 to 4 solutions (/vergleich)
+    if (compare) {
+      compare.hidden = items.length < 2 || items.length > 4;
+      compare.href = "/vergleich?ids=" + encodeURIComponent(items.map(function (x) { return x.id; }).join(","));
+    }
     if (announcement) byId("merkliste-status").textContent = announcement;
   }
 
