@@ -166,6 +166,25 @@ def latency_side_by_side(base: str, embedder: Embedder, queries: list[str]) -> t
     return http_ms, encode_ms
 
 
+def chat_side_by_side(base: str, queries: list[str]) -> None:
+    """A follow-up chat turn ("gibt es das auch ohne großes Budget?" after the question) against a plain search of the
+    same question, alternating: what understanding the turn costs on top of retrieval (goal: +10 ms p50)."""
+    chat_ms, search_ms = [], []
+    with httpx.Client(timeout=30) as client:
+        for q in queries[:60]:
+            first = client.post(f"{base}/api/chat", json={"message": q}).json()
+            t0 = time.perf_counter()
+            client.post(f"{base}/api/chat", json={"message": "gibt es das auch ohne großes Budget?",
+                                                  "state": first["state"]}).raise_for_status()
+            chat_ms.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            client.post(f"{base}/api/search", json={"query": q}).raise_for_status()
+            search_ms.append((time.perf_counter() - t0) * 1000)
+    c50, s50 = percentile(chat_ms, 50), percentile(search_ms, 50)
+    print(f"chat follow-up turn: p50 {c50:6.1f} ms, p95 {percentile(chat_ms, 95):6.1f} ms; plain search p50 {s50:6.1f} ms; "
+          f"the turn adds {c50 - s50:+.1f} ms p50 ({len(chat_ms)} pairs, alternating)\n")
+
+
 def ranking_cost(queries: list[str]) -> tuple[list[float], list[float]]:
     """Dense-only vs the default hybrid fusion, in-process, alternating per query."""
     from service.app import load_searcher
@@ -252,6 +271,7 @@ def main() -> None:
     env = {"ATLAS_INDEX_DIR": str(ROOT / "var" / "index"), "ATLAS_METRICS_TOKEN": token}
     with running_process(env) as (base, server):
         http_ms, encode_ms = latency_side_by_side(base, embedder, queries)
+        chat_side_by_side(base, queries)
         rss_ready = resident_mb(server.pid)
         # Concurrency, side by side in one run: one client after the other, then 16 at once.
         sequential = load_phase(base, queries, 1)

@@ -59,6 +59,11 @@ COSTS = re.compile(r"\b(was kostet|was kosten|wie teuer|wie viel (kostet|kosten|
 CONTACT = re.compile(r"\b(wer (kann|könnte|weiß|kümmert|ist (da |dort )?(zuständig|ansprechpartner))|ansprechpartner\w*|"
                      r"kontakt\w*|an wen|wie komm\w* ich an|who (can|could|should) i (contact|talk to|ask)|contact person|"
                      r"get in touch|who runs)\b")
+# Since when a shown solution runs, and who takes part: answered from the record's own sentences.
+SINCE = re.compile(r"\b(seit wann|wie lange (schon|läuft|gibt)|wann (wurde|hat|haben|ging|startete|begann|fing)|since when|"
+                   r"how long (has|have|does)|when did)\b")
+PARTNERS = re.compile(r"\b(partner\w*|mit wem|wer (war|ist|sind|waren) (\w+ ){0,3}beteiligt|wer macht (\w+ ){0,2}mit|"
+                      r"who (else )?(was|is|were|are) involved|who took part)\b")
 # "sowas wie in Braunschweig": a shown result named as the model for more of the same.
 LIKE = re.compile(r"\b(so ?was wie|so etwas wie|ähnlich\w* wie|vergleichbar\w* (zu|mit|wie)|similar to|something like)\b")
 NEW_TOPIC = re.compile(r"^\W*(andere|neue|ganz andere|noch eine|other|another|new|different) (frage|thema|question|topic)\b")
@@ -72,7 +77,7 @@ MAX_SHOWN = 100  # "mehr" pages through at most this many results per topic
 
 
 TurnKind = Literal["new", "refine", "context", "space_type", "theme", "more", "details", "similar", "status", "contact",
-                   "costs", "which_one", "unclear", "greeting", "thanks", "help", "reset", "empty", "no_topic"]
+                   "costs", "since", "partners", "which_one", "unclear", "greeting", "thanks", "help", "reset", "empty", "no_topic"]
 
 
 @dataclass
@@ -115,6 +120,10 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
             return _about_one("costs", text, references)
         if CONTACT.search(text):
             return _about_one("contact", text, references)
+        if SINCE.search(text):
+            return _about_one("since", text, references)
+        if PARTNERS.search(text):
+            return _about_one("partners", text, references)
         if LIKE.search(text) and len(references) == 1:
             return Turn("similar", references[0])
         short = len(words) <= MAX_FOLLOW_UP_WORDS
@@ -176,7 +185,7 @@ def _about_one(kind: TurnKind, text: str, references: tuple[int, ...]) -> Turn:
         return Turn(kind, numbers[0])  # "zeig mir die zweite genauer", "was kostet Nummer 3?"
     if len(references) == 1:
         return Turn(kind, references[0])
-    if kind in ("contact", "costs"):
+    if kind in ("contact", "costs", "since", "partners"):
         return Turn(kind)  # about everything shown ("was kostet so ein Mikrodepot?")
     if len(references) > 1:
         return Turn("which_one", candidates=references)
@@ -309,7 +318,8 @@ class Conversation:
         return self._about_number(t.presenter, t.state, t.turn, t.notes)
 
     def _about_shown(self, t: _TurnInput) -> ChatResponse:
-        """Contact or costs: answered from the records on screen (one, if the message names it), never invented."""
+        """Contact, costs, since when or partners: answered from the records on screen (one, if the message names it),
+        never invented."""
         state, presenter, turn = t.state, t.presenter, t.turn
         if turn.number is not None and turn.number > len(state.shown):
             return self._respond(presenter, state, "unknown_number", [], notes=t.notes, number=turn.number,
@@ -405,6 +415,7 @@ class Conversation:
     _HANDLERS: dict[str, Callable[[Conversation, _TurnInput], ChatResponse]] = {
         "no_topic": _no_topic, "greeting": _canned, "thanks": _canned, "help": _canned, "empty": _canned,
         "reset": _reset, "details": _numbered, "similar": _numbered, "contact": _about_shown, "costs": _about_shown,
+        "since": _about_shown, "partners": _about_shown,
         "which_one": _which_one, "unclear": _unclear,
     }
 

@@ -38,7 +38,8 @@ class Presenter:
         record itself says about money (sentences naming euros), nothing more."""
         return {"number": number, "record": record, "program": self.program(record),
                 "is_mpsc": str(record["program"]).startswith("mpsc_"), "costs": cost_sentences(record),
-                "page": project_page(record)}
+                "page": project_page(record), "status_label": self.label("status", record["status"]),
+                "dates": record_sentences(record, YEAR), "partners": record_sentences(record, PARTNER)}
 
     def details_chip(self, number: int) -> Suggestion:
         return self._chip("details", number=number)
@@ -135,6 +136,17 @@ def project_page(record: RecordDict) -> str:
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÄÖÜ„\"])")
 MONEY = re.compile(r"\b(euro|eur)\b|€", re.IGNORECASE)
 MAX_COST_SENTENCES = 2
+
+
+YEAR = re.compile(r"\b(19[89]\d|20[0-4]\d)\b")
+PARTNER = re.compile(r"\b(partner\w*|gemeinsam mit|zusammen mit|kooperation\w*|verbund|verbundprojekt\w*|beteiligt\w*|träger\w*|"
+                     r"in zusammenarbeit)\b", re.IGNORECASE)
+
+
+def record_sentences(record: RecordDict, pattern: re.Pattern[str], limit: int = MAX_COST_SENTENCES) -> list[str]:
+    """The record's own sentences that match ``pattern`` (years, partners), as written by the editors."""
+    text = " ".join(str(record.get("description") or "").split())
+    return [s for s in SENTENCE_END.split(text) if pattern.search(s)][:limit]
 
 
 def cost_sentences(record: RecordDict) -> list[str]:

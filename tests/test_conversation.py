@@ -252,7 +252,8 @@ def test_every_template_renders(language: str) -> None:
         "space_type_labels": ["Quartier"], "status_label": "In Umsetzung", "is_mpsc": True,
         "program_of": lambda record: f"{record['program']} (Detail)", "program": "Modellprojekt Smart Cities",
         "entries": [{"number": 1, "record": record, "program": "MPSC 2019", "is_mpsc": True, "costs": ["Es kostete 5 Euro."],
-                     "page": "https://example.org", "peers": ["Ulm"]}],
+                     "page": "https://example.org", "peers": ["Ulm"], "status_label": "In Umsetzung",
+                     "dates": ["Seit 2021 läuft es."], "partners": ["Gemeinsam mit der IHK."]}],
     }
     for name in names:
         if name.startswith("_"):
@@ -345,6 +346,22 @@ def test_contact_and_costs_are_answered_from_the_shown_records(chat: Chat, atlas
     costs = chat.say("und was kostet sowas ungefähr?")
     assert "Geprüfte Kostenangaben führt der Atlas nicht" in costs["message"]
     assert chat.state["shown"] == ids(first)  # type: ignore[index]  # the results stay on screen
+
+
+def test_since_when_and_partners_are_answered_from_the_record(chat: Chat, atlas_client: TestClient) -> None:
+    first = chat.say("In unserer Fußgängerzone stehen immer mehr Läden leer.")
+    number = ids(first).index("einbeck-leerstandsmanagement") + 1
+    record = atlas_client.get("/api/solutions/einbeck-leerstandsmanagement").json()
+    since = chat.say("seit wann läuft das in Einbeck?")
+    assert since["turn"] == "since" and f"{number}. {record['title']}" in since["message"]
+    assert f"Stand {record['updated']}" in since["message"]
+    partners = chat.say("wer war da noch beteiligt?")
+    assert partners["turn"] == "partners" and "Beteiligte nennt der Atlas nur" in partners["message"]
+    description = " ".join(record["description"].split())
+    quoted = [line.split("): ", 1)[1] for line in partners["message"].splitlines() if record["title"] in line]
+    assert quoted and (quoted[0].startswith("Der Datensatz nennt keine Partner")
+                       or all(part in description for part in re.split(r"(?<=[.!?])\s+", quoted[0])))
+    assert chat.state["shown"] == ids(first)  # type: ignore[index]
 
 
 def test_costs_quote_only_the_records_own_money_sentences() -> None:
