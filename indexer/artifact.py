@@ -93,8 +93,9 @@ class Artifact:
         return self.path.name
 
 
-def utc_now() -> str:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+def utc_now(before: dt.timedelta = dt.timedelta()) -> str:
+    """Now (or ``before`` earlier) in UTC to the second, ISO 8601 with "Z": such stamps sort as text."""
+    return (dt.datetime.now(dt.UTC) - before).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _challenge_offsets(records: list[RecordDict]) -> list[int]:

@@ -9,7 +9,6 @@ can be undone – an undo is itself a change in the log.
 
 from __future__ import annotations
 
-import datetime as dt
 import fcntl
 import hashlib
 import json
@@ -21,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from indexer.artifact import utc_now
 from indexer.corpus import Problem, Record, RecordDict, Taxonomy, check_record, parse_file, solution_files
 from indexer.exchange import CheckedImport, check_import, start_corpus, write_atomic
 
@@ -287,7 +287,7 @@ class Editor:
         entries = self._entries()
         entry = Entry(
             n=(entries[-1].n + 1) if entries else 1,
-            time=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+            time=utc_now(),
             action=action, id=rid, previous=previous.decode("utf-8") if previous is not None else None, current=current,
             undoes=undoes,
         )

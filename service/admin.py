@@ -9,12 +9,12 @@ on the corpus first (minutes) and publishes then.
 
 from __future__ import annotations
 
-import datetime as dt
 import hmac
 import logging
 import secrets
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -26,7 +26,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
-from indexer.artifact import BUILDS, IndexNotFoundError, current_build, list_builds, switch_current
+from indexer.artifact import BUILDS, IndexNotFoundError, current_build, list_builds, switch_current, utc_now
 from indexer.corpus import CorpusError, Problem, load_corpus
 from indexer.editing import EditError, Editor, Entry, ImportDiff, RecordNotFound
 from indexer.exchange import ExchangeError
@@ -74,7 +74,7 @@ class Job:
     state: JobState = "queued"
     progress: float = 0.0
     step: str = "wartet"
-    created: str = field(default_factory=lambda: _now())
+    created: str = field(default_factory=utc_now)
     finished: str | None = None
     build: str | None = None
     seconds: float | None = None
@@ -83,10 +83,6 @@ class Job:
     problems: list[dict[str, str]] = field(default_factory=list)
     changed_share: float | None = None  # records new, changed or removed against the live build
     followed_by: str | None = None  # the retune job started after a larger change
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 class Publisher:
@@ -112,8 +108,6 @@ class Publisher:
         job.step, job.progress = step, max(job.progress, progress)
 
     def _run(self, job: Job) -> None:
-        import time
-
         from indexer.build import CorpusInvalidError, build_index
         from indexer.tune import RETUNE_SHARE, changed_share, index_embedder, shipped_records
 
@@ -156,7 +150,7 @@ class Publisher:
             job.state, job.error = "failed", str(exc) or type(exc).__name__
             log.error("event=publish_failed job=%s error=%s", job.id, type(exc).__name__)
         finally:
-            job.finished = _now()
+            job.finished = utc_now()
             job.seconds = round(time.perf_counter() - started, 2)
             if job.state == "done":
                 log.info("event=published job=%s build=%s seconds=%.1f encoded=%s", job.id, job.build, job.seconds, job.encoded)

@@ -7,6 +7,7 @@ import io
 
 from indexer.corpus import RecordDict
 from service.explain import Presenter
+from service.feedback import spreadsheet_cell
 
 MIN_COMPARED, MAX_COMPARED = 2, 4
 
@@ -47,11 +48,8 @@ def comparison_csv(records: list[RecordDict], presenter: Presenter) -> str:
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["", *[_safe(r["title"]) for r in records]])
+    writer.writerow(["", *[spreadsheet_cell(r["title"]) for r in records]])
     for label, values in comparison(records, presenter):
-        writer.writerow([label, *["\n".join(_safe(v) for v in cell) for cell in values]])
+        writer.writerow([label, *["\n".join(spreadsheet_cell(v) for v in cell) for cell in values]])
     return buffer.getvalue()
 
-
-def _safe(value: str) -> str:
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -161,10 +161,7 @@ def _follow_up(intent: Intent, text: str, words: list[str], references: tuple[in
         # "was ist LiSA in Marburg?", "wie geht das mit den Stromzählern in Duisburg?": about one shown result
         return Turn("details", references[0])
     if intent.name == "new":
-        # A short message that points back ("gibt es da …", "sowas") or starts like a follow-up continues the topic.
-        if short and (ANAPHORA.search(text) or FOLLOW_UP_START.search(text)):
-            return Turn("refine")
-        return Turn("new")
+        return _new_or_refine(text, short)
     if intent.name == "refine":
         return Turn("refine")
     if intent.name == "context":
@@ -176,6 +173,12 @@ def _follow_up(intent: Intent, text: str, words: list[str], references: tuple[in
     if intent.name in ABOUT_ONE:
         return _about_one(intent.name, text, references)  # type: ignore[arg-type]  # ABOUT_ONE holds turn kinds
     return Turn("new")
+
+
+def _new_or_refine(text: str, short: bool) -> Turn:
+    """A short message that points back ("gibt es da …", "sowas") or starts like a follow-up continues the topic;
+    anything else is a new challenge."""
+    return Turn("refine" if short and (ANAPHORA.search(text) or FOLLOW_UP_START.search(text)) else "new")
 
 
 def _about_one(kind: TurnKind, text: str, references: tuple[int, ...]) -> Turn:
@@ -296,8 +299,7 @@ class Conversation:
         if turn.kind == "unclear" and not self.searcher.search(request.message, limit=1).no_match:
             # The turn classifier took it for small talk, but the domain detector sees a planning question.
             text = " ".join(request.message.lower().split())
-            short = len(text.split()) <= MAX_FOLLOW_UP_WORDS
-            turn = Turn("refine" if short and (ANAPHORA.search(text) or FOLLOW_UP_START.search(text)) else "new")
+            turn = _new_or_refine(text, len(text.split()) <= MAX_FOLLOW_UP_WORDS)
         return _TurnInput(request=request, state=state, presenter=self.presenters[language], spaces=spaces, themes=themes,
                           turn=turn,
                           notes={"stale": stale, "other_language": detected_language not in self.presenters})

@@ -20,6 +20,7 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
 
+from indexer.artifact import utc_now
 from service.errors import AtlasError
 from service.schemas import MAX_QUERY_CHARS, SolutionId
 
@@ -92,8 +93,9 @@ class FeedbackResponse(BaseModel):
 
 
 
-def _cell(value: str) -> str:
-    # Spreadsheets run cells that start with these characters as formulas; comments are typed by anyone.
+def spreadsheet_cell(value: str) -> str:
+    """A text for a CSV cell that a spreadsheet shows as text: cells starting with these characters would run as
+    formulas, and questions and comments are typed by anyone."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
@@ -155,10 +157,9 @@ class FeedbackStore:
         Raises:
             FeedbackStoreError: if the database cannot be written.
         """
-        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        created = now.isoformat().replace("+00:00", "Z")
-        since = (now - dt.timedelta(seconds=duplicate_window_s)).isoformat().replace("+00:00", "Z")
-        cutoff = (now - dt.timedelta(days=keep_days)).isoformat().replace("+00:00", "Z")
+        created = utc_now()
+        since = utc_now(dt.timedelta(seconds=duplicate_window_s))
+        cutoff = utc_now(dt.timedelta(days=keep_days))
         content = {"helpful": int(feedback.helpful), "query": feedback.query, "result_ids": json.dumps(feedback.result_ids),
                    "index_build": index_build, "comment": feedback.comment}
         table = FEEDBACK
@@ -201,9 +202,8 @@ class FeedbackStore:
         Raises:
             FeedbackStoreError: if the database cannot be written.
         """
-        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        created = now.isoformat().replace("+00:00", "Z")
-        cutoff = (now - dt.timedelta(days=keep_days)).isoformat().replace("+00:00", "Z")
+        created = utc_now()
+        cutoff = utc_now(dt.timedelta(days=keep_days))
         try:
             self.prepare()
             with self.engine.begin() as connection:
@@ -217,7 +217,7 @@ class FeedbackStore:
         """The newest insight rows of the last ``days`` days."""
         if self.file and not self.file.exists():
             return []
-        since = (dt.datetime.now(dt.UTC) - dt.timedelta(days=days)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        since = utc_now(dt.timedelta(days=days))
         self.prepare()
         try:
             with self.engine.connect() as connection:
@@ -237,7 +237,7 @@ def feedback_csv(rows: list[dict[str, Any]]) -> str:
     writer.writerow(COLUMNS)
     for row in rows:
         writer.writerow([
-            row["id"], row["created"], "ja" if row["helpful"] else "nein", _cell(row["query"]),
-            ";".join(row["result_ids"]), row["index_build"], _cell(row["comment"]),
+            row["id"], row["created"], "ja" if row["helpful"] else "nein", spreadsheet_cell(row["query"]),
+            ";".join(row["result_ids"]), row["index_build"], spreadsheet_cell(row["comment"]),
         ])
     return buffer.getvalue()

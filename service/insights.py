@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from fastapi import Request
 
-from service.feedback import FeedbackStore, FeedbackStoreError
+from service.feedback import FeedbackStore, FeedbackStoreError, spreadsheet_cell
 from service.search import Searcher
 
 log = logging.getLogger(__name__)
@@ -131,13 +131,10 @@ def insights_csv(groups: list[Group], table: list[dict[str, Any]]) -> str:
     writer.writerow(["Ansicht", "Frage bzw. Raumtyp/Thema", "Anzahl", "davon nichts passend", "davon nicht hilfreich",
                      "Lösungen im Atlas", "Beispiele"])
     for g in groups:
-        writer.writerow(["Fragengruppe", _cell(g.representative), g.count, g.no_match, g.not_helpful, "",
-                         _cell(" | ".join(g.examples))])
+        writer.writerow(["Fragengruppe", spreadsheet_cell(g.representative), g.count, g.no_match, g.not_helpful, "",
+                         spreadsheet_cell(" | ".join(g.examples))])
     for row in table:
         writer.writerow(["Raumtyp" if row["kind"] == "space_types" else "Thema", row["label"], row["asked"], "", "",
                          row["records"], ""])
     return buffer.getvalue()
 
-
-def _cell(value: str) -> str:
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -10,12 +10,14 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+from functools import lru_cache
 
 log = logging.getLogger(__name__)
 
 M_ARENA_MAX = -8  # mallopt parameter number from glibc's malloc.h
 
 
+@lru_cache(maxsize=1)
 def _libc() -> ctypes.CDLL | None:
     name = ctypes.util.find_library("c")
     try:

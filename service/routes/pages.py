@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
@@ -87,20 +87,16 @@ def show_comparison(request: Request, searcher: SearcherDep, presenter: Presente
         "records": records, "rows": comparison(records, presenter), "ids": ",".join(r["id"] for r in records)})
 
 
-@router.get("/vergleich.md", include_in_schema=False)
-def download_comparison_markdown(searcher: SearcherDep, presenter: PresenterDep,
-                                 ids: Annotated[str, Query(max_length=1000)] = "") -> Response:
-    records = _compared(ids, searcher)
-    return Response(comparison_markdown(records, presenter), media_type="text/markdown; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="vergleich-atlas-lotse.md"'})
+DOWNLOADS = {"md": ("text/markdown", comparison_markdown), "csv": ("text/csv", comparison_csv)}
 
 
-@router.get("/vergleich.csv", include_in_schema=False)
-def download_comparison_csv(searcher: SearcherDep, presenter: PresenterDep,
-                            ids: Annotated[str, Query(max_length=1000)] = "") -> Response:
-    records = _compared(ids, searcher)
-    return Response(comparison_csv(records, presenter), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="vergleich-atlas-lotse.csv"'})
+@router.get("/vergleich.{extension}", include_in_schema=False)
+def download_comparison(extension: Literal["md", "csv"], searcher: SearcherDep, presenter: PresenterDep,
+                        ids: Annotated[str, Query(max_length=1000)] = "") -> Response:
+    """The comparison as Markdown or as CSV for spreadsheets."""
+    media_type, render = DOWNLOADS[extension]
+    return Response(render(_compared(ids, searcher), presenter), media_type=f"{media_type}; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="vergleich-atlas-lotse.{extension}"'})
 
 
 @router.get("/widget.js", include_in_schema=False)
