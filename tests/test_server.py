@@ -83,7 +83,8 @@ def test_readiness_says_503_while_loading_and_liveness_answers_at_once(built_ind
             assert ready.status_code == 503 and "startet gerade" in ready.json()["error"]
             assert ready.headers["retry-after"] == "5"
             search = httpx.post(f"{url}/api/search", json={"query": "Leerstand"}, timeout=5)
-            assert search.status_code == 503
+            # loading may finish between the two requests; then the service must say so as well
+            assert search.status_code == 503 or httpx.get(f"{url}/api/ready", timeout=2).status_code == 200
             time.sleep(0.05)
         assert seen[0] == ("starting", 503), seen[:3]  # it answered before the model was loaded
         assert seen[-1][1] == 200  # (health may still have said "starting" a moment before ready said 200)
