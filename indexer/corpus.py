@@ -12,6 +12,7 @@ from typing import Any, TypedDict
 
 import yaml
 
+from indexer.places import SIZE_CLASSES, Location, check_location
 from indexer.resources import bundled
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -21,7 +22,8 @@ FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)(.*)\
 # Field order as editors see it in a file (and as export writes it).
 FIELDS = (
     "id", "title", "summary", "space_types", "themes", "raumwirkungen", "challenges",
-    "effects", "indicators", "municipality", "state", "program", "program_detail", "status", "sources", "updated",
+    "effects", "indicators", "municipality", "state", "location", "size_class", "program", "program_detail", "status",
+    "sources", "updated",
 )
 LIST_FIELDS = ("space_types", "themes", "raumwirkungen", "challenges", "indicators", "sources")
 REQUIRED = (
@@ -108,6 +110,14 @@ class CorpusError(Exception):
     """The corpus cannot be read at all (missing folder, missing taxonomy)."""
 
 
+class LocationDict(TypedDict):
+    """One place of a record: its name and WGS84 coordinates."""
+
+    place: str
+    lat: float
+    lon: float
+
+
 class RecordDict(TypedDict):
     """A record as it travels: the flat shape of import/export, the index sidecar and the API."""
 
@@ -123,6 +133,8 @@ class RecordDict(TypedDict):
     indicators: list[str]
     municipality: str
     state: str
+    location: list[LocationDict]
+    size_class: str
     program: str
     program_detail: str
     status: str
@@ -153,6 +165,8 @@ class Record:
     effects_unintended: list[str] = field(default_factory=list)
     indicators: list[str] = field(default_factory=list)
     program_detail: str = ""
+    location: list[Location] = field(default_factory=list)  # filled from the gazetteer by `atlas locate`
+    size_class: str = ""  # a key of indexer.places.SIZE_CLASSES, or empty if not known
 
     def to_dict(self) -> RecordDict:
         """All fields as a flat dictionary (the shape of import/export and the index sidecar)."""
@@ -163,7 +177,8 @@ class Record:
             "effects_intended": list(self.effects_intended),
             "effects_unintended": list(self.effects_unintended),
             "indicators": list(self.indicators), "municipality": self.municipality,
-            "state": self.state, "program": self.program, "program_detail": self.program_detail, "status": self.status,
+            "state": self.state, "location": [{"place": x.place, "lat": x.lat, "lon": x.lon} for x in self.location],
+            "size_class": self.size_class, "program": self.program, "program_detail": self.program_detail, "status": self.status,
             "sources": list(self.sources), "updated": self.updated, "description": self.description,
         }
 
@@ -188,6 +203,11 @@ class Record:
             elif name == "indicators" and not self.indicators:
                 continue
             elif name == "program_detail" and not self.program_detail:
+                continue
+            elif name == "location":
+                if self.location:
+                    front["location"] = [loc.to_dict() for loc in self.location]
+            elif name == "size_class" and not self.size_class:
                 continue
             else:
                 front[name] = getattr(self, name)
@@ -240,7 +260,7 @@ def _check_fields(check: _Check, data: dict[str, Any], expected_id: str | None) 
     if rid and expected_id is not None and rid != expected_id:
         check.err("id", f"'{rid}' passt nicht zum Dateinamen '{expected_id}.md'",
                   f"Benennen Sie die Datei in '{rid}.md' um oder setzen Sie id: {expected_id}.")
-    for name in ("title", "summary", "municipality", "state", "program", "program_detail"):
+    for name in ("title", "summary", "municipality", "state", "program", "program_detail", "size_class"):
         if name in data and data[name] is not None and not isinstance(data[name], str | int | float):
             check.err(name, "muss ein Text sein", f"Schreiben Sie '{name}' als einfachen Text in eine Zeile.")
 
@@ -284,6 +304,18 @@ def _check_vocabulary(check: _Check, data: dict[str, Any], taxonomy: Taxonomy) -
         except ValueError:
             check.err("updated", f"'{updated}' ist kein Datum", "Schreiben Sie das Datum als JJJJ-MM-TT, z. B. 2026-11-27.")
     return program, status, updated
+
+
+def _check_place(check: _Check, data: dict[str, Any]) -> tuple[list[Location], str]:
+    """``location`` (inside Germany or the named neighbouring country) and ``size_class``; returns both cleaned."""
+    locations, errors = check_location(data.get("location"), str(data.get("state") or ""))
+    for message, fix in errors:
+        check.err("location", message, fix)
+    klass = str(data.get("size_class") or "").strip()
+    if klass and klass not in SIZE_CLASSES:
+        check.err("size_class", f"unbekannte Größenklasse '{klass}'",
+                  f"Erlaubt sind: {', '.join(SIZE_CLASSES)} – oder lassen Sie 'atlas locate' sie eintragen.")
+    return locations, klass
 
 
 def _check_effects(check: _Check, data: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -341,6 +373,7 @@ def check_record(data: dict[str, Any], body: str, file: str, taxonomy: Taxonomy,
     lists = _check_lists(check, data, taxonomy)
     program, status, updated = _check_vocabulary(check, data, taxonomy)
     intended, unintended = _check_effects(check, data)
+    locations, klass = _check_place(check, data)
     description = (body if body is not None else str(data.get("description") or "")).strip()
     description = description.replace("\r\n", "\n").replace("\r", "\n")  # one line-end convention for the body
     if not description:
@@ -355,7 +388,7 @@ def check_record(data: dict[str, Any], body: str, file: str, taxonomy: Taxonomy,
         municipality=str(data["municipality"]).strip(), state=str(data["state"]).strip(),
         program=program, program_detail=str(data.get("program_detail") or "").strip(), status=status, sources=lists["sources"],
         updated=updated, description=description, raumwirkungen=lists["raumwirkungen"], effects_intended=intended,
-        effects_unintended=unintended, indicators=lists["indicators"],
+        effects_unintended=unintended, indicators=lists["indicators"], location=locations, size_class=klass,
     )
     return record, check.problems
 
@@ -367,6 +400,12 @@ def parse_file(path: Path, taxonomy: Taxonomy, root: Path | None = None) -> tupl
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         return None, [Problem(name, "(Datei)", "ist nicht UTF-8-kodiert", "Speichern Sie die Datei als UTF-8.")]
+    return parse_file_text(text, taxonomy, path.stem, name)
+
+
+def parse_file_text(text: str, taxonomy: Taxonomy, expected_id: str, name: str = "") -> tuple[Record | None, list[Problem]]:
+    """Check the text of one ``<id>.md`` file."""
+    name = name or f"solutions/{expected_id}.md"
     match = FRONT_MATTER.match(text.lstrip("\ufeff"))
     if not match:
         return None, [Problem(name, "(Kopfdaten)", "keine YAML-Kopfdaten gefunden",
@@ -380,7 +419,7 @@ def parse_file(path: Path, taxonomy: Taxonomy, root: Path | None = None) -> tupl
                               "Prüfen Sie Einrückung und Doppelpunkte; setzen Sie Texte mit ': ' in Anführungszeichen.")]
     if not isinstance(data, dict):
         return None, [Problem(name, "(YAML)", "Kopfdaten sind keine Feldliste", "Schreiben Sie je Zeile 'feld: wert'.")]
-    return check_record(data, match.group(2), name, taxonomy, expected_id=path.stem)
+    return check_record(data, match.group(2), name, taxonomy, expected_id=expected_id)
 
 
 @dataclass

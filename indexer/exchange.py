@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from indexer.corpus import (
 # Flat column order shared by CSV and JSON Lines.
 COLUMNS = (
     "id", "title", "summary", "space_types", "themes", "raumwirkungen", "challenges",
-    "effects_intended", "effects_unintended", "indicators", "municipality", "state", "program",
+    "effects_intended", "effects_unintended", "indicators", "municipality", "state", "location", "size_class", "program",
     "program_detail", "status", "sources", "updated", "description",
 )
 FLAT_LISTS = (*LIST_FIELDS, "effects_intended", "effects_unintended")
@@ -60,6 +61,35 @@ def _parse_list_cell(value: str, legacy: bool) -> list[str]:
     return [line.strip() for line in lines if line.strip()]
 
 
+# A location cell: one place per line, "Ulm (48.39841, 9.99155)"; a JSON array where a name cannot be written so.
+_LOCATION_LINE = re.compile(r"^(.*?)\s*\(\s*([-+]?\d+(?:\.\d+)?)\s*,\s*([-+]?\d+(?:\.\d+)?)\s*\)$")
+
+
+def _location_cell(places: list[dict[str, Any]]) -> str:
+    names = [str(p.get("place") or "") for p in places]
+    if all(name == name.strip() and len(name.splitlines()) <= 1 for name in names) and not (names and names[0].startswith("[")):
+        return "\n".join(f"{name} ({p['lat']}, {p['lon']})".strip() for name, p in zip(names, places, strict=True))
+    return json.dumps(places, ensure_ascii=False)
+
+
+def _parse_location_cell(value: str) -> list[Any]:
+    if value.startswith("["):
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            parsed = None
+        if isinstance(parsed, list):
+            return parsed
+    places: list[Any] = []
+    for line in value.splitlines():
+        if not line.strip():
+            continue
+        match = _LOCATION_LINE.match(line.strip())
+        # a line that is not "Ort (Breite, Länge)" stays as text, so the check names it
+        places.append({"place": match.group(1), "lat": match.group(2), "lon": match.group(3)} if match else line.strip())
+    return places
+
+
 class ExchangeError(Exception):
     """The import file cannot be read at all."""
 
@@ -74,7 +104,8 @@ def export_records(records: list[Record], fmt: str) -> str:
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, delimiter=CSV_DELIMITER, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: (_list_cell(v) if k in FLAT_LISTS else v) for k, v in row.items()})
+        writer.writerow({k: (_list_cell(v) if k in FLAT_LISTS else _location_cell(v) if k == "location" else v)
+                         for k, v in row.items()})
     return buffer.getvalue()
 
 
@@ -117,6 +148,8 @@ def _read_rows(path: Path) -> Iterator[tuple[str, dict[str, Any] | None, str | N
                 break
             if key in FLAT_LISTS:
                 row[key] = _parse_list_cell((value or "").strip(), legacy)
+            elif key == "location":
+                row[key] = _parse_location_cell((value or "").strip())
             elif key == "description":
                 if (value or "").strip():
                     row[key] = value  # the body keeps its line breaks and spacing

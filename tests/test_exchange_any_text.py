@@ -22,6 +22,12 @@ ANY_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_charact
 PROSE = st.sampled_from(["Mitwirkung der Eigentümer; insbesondere der Erbengemeinschaften", 'Die „Ladenampel“ sagt "frei"',
                          "Zeile eins\nZeile zwei", "[Klammer] am Anfang", "Emoji 🚲🌳 und Ümläute", "a;b;c", "  Leerraum  "])
 ITEM = st.one_of(ANY_TEXT, PROSE)
+# Places inside Germany (the fixture record's state): any name, coordinates with up to five decimals.
+PLACES = st.lists(st.fixed_dictionaries({
+    "place": st.one_of(st.just(""), ITEM),
+    "lat": st.floats(47.3, 55.0).map(lambda x: round(x, 5)),
+    "lon": st.floats(5.9, 15.0).map(lambda x: round(x, 5)),
+}), max_size=3)
 
 
 def validated(data: dict[str, Any]) -> Record | None:
@@ -57,10 +63,12 @@ def with_texts(base: dict[str, Any], n: int, items: list[str], title: str) -> di
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(items=st.lists(ITEM, min_size=1, max_size=4), title=ITEM, description=st.one_of(ANY_TEXT, PROSE))
-def test_any_text_round_trips_through_csv_and_jsonl(tmp_path_factory: Any, items: list[str], title: str, description: str) -> None:
+@given(items=st.lists(ITEM, min_size=1, max_size=4), title=ITEM, description=st.one_of(ANY_TEXT, PROSE), places=PLACES)
+def test_any_text_round_trips_through_csv_and_jsonl(tmp_path_factory: Any, items: list[str], title: str, description: str,
+                                                    places: list[dict[str, Any]]) -> None:
     data = with_texts(BASE, 1, items, title)
     data["description"] = description + "\n\n" + BASE["description"]
+    data["location"] = places
     record = validated(data)
     assume(record is not None)
     assert record is not None
