@@ -168,6 +168,11 @@ class Record:
     location: list[Location] = field(default_factory=list)  # filled from the gazetteer by `atlas locate`
     size_class: str = ""  # a key of indexer.places.SIZE_CLASSES, or empty if not known
 
+    def __post_init__(self) -> None:
+        # a record rebuilt from its flat form (to_dict) carries its places as mappings
+        self.location = [x if isinstance(x, Location) else Location(str(x["place"]), float(x["lat"]), float(x["lon"]))
+                         for x in self.location]
+
     def to_dict(self) -> RecordDict:
         """All fields as a flat dictionary (the shape of import/export and the index sidecar)."""
         return {
