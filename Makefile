@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/atlas geodata --if-missing
 	touch $(STAMP)
 
 # Browser tests: Debian's chromium and chromium-driver (installed only if missing) and axe-core from the

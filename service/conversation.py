@@ -18,6 +18,7 @@ from service.intents import Intent, IntentClassifier
 from service.language import detect_language
 from service.schemas import ChatRequest, ChatResponse, ConversationState, ResultItem, Suggestion
 from service.search import Searcher, SearchResult
+from service.understanding import municipality_preference
 
 ORDINALS = {
     "1": 1, "eins": 1, "erste": 1, "ersten": 1, "erster": 1, "erstes": 1, "first": 1, "one": 1,
@@ -285,6 +286,10 @@ class Conversation:
             update["themes"] = list(request.themes)
         if request.status:
             update["status"] = list(request.status)
+        if request.land:
+            update["land"] = request.land
+        if request.size_class:
+            update["size_class"] = request.size_class
         detected_language = detect_language(request.message, state.language)
         language = detected_language if detected_language in self.presenters else "de"
         update["language"] = language
@@ -383,7 +388,8 @@ class Conversation:
         if kind == "new":
             return ConversationState(challenge=request.message.strip(), language=state.language, context=state.context,
                                      space_type=request.space_type or (t.spaces[0] if len(t.spaces) == 1 else None),
-                                     themes=list(request.themes), status=list(request.status))
+                                     themes=list(request.themes), status=list(request.status), land=request.land,
+                                     size_class=request.size_class)
         changes: dict[str, dict[str, object]] = {
             "refine": {"challenge": self._refined(state.challenge, request.message.strip()), "shown": []},
             "context": {"context": self._context(state.context, request.message.strip()), "shown": []},
@@ -423,17 +429,21 @@ class Conversation:
 
     def _search(self, state: ConversationState, exclude: set[str] | None) -> SearchResult:
         query = state.challenge
-        if state.context:
-            # Until records carry size class and Land, the municipality context shifts the meaning of the search.
-            query = f"{query} {state.context}"
+        # What the planner said about their municipality puts solutions from towns like theirs first (same size
+        # class, same Land) among the best matches; the Land and size facets filter strictly.
+        prefer = municipality_preference(state.context) if state.context else None
         if state.themes:
             labels = [self.presenters["de"].label("themes", t) for t in state.themes]
             query = f"{query} ({', '.join(labels)})"  # the theme shifts the meaning, the filter narrows
-        result = self.searcher.search(query, limit=self.limit, space_type=state.space_type, themes=state.themes or None,
-                                      status=state.status or None, exclude=exclude)
+
+        def run(themes: list[str] | None) -> SearchResult:
+            return self.searcher.search(query, limit=self.limit, space_type=state.space_type, themes=themes,
+                                        status=state.status or None, exclude=exclude, land=state.land,
+                                        size_class=state.size_class, prefer=prefer or None)
+
+        result = run(state.themes or None)
         if not result.hits and state.themes and not result.no_match:
-            result = self.searcher.search(query, limit=self.limit, space_type=state.space_type,
-                                          status=state.status or None, exclude=exclude)
+            result = run(None)
         return result
 
     @staticmethod

@@ -10,6 +10,7 @@ from indexer.text import strip_accents
 from service.prompts import Prompts
 from service.schemas import ConversationState, ResultItem, Suggestion
 from service.search import Hit, SearchResult
+from service.understanding import municipality_preference
 
 
 class Presenter:
@@ -84,6 +85,7 @@ class Presenter:
         themes = getattr(state, "themes", []) or []
         return self.prompts.render(
             template,
+            municipality=municipality_preference(getattr(state, "context", "") or ""),
             space_type_label=self.space_label(space) if space else None,
             theme_labels=[self.label("themes", t) for t in themes],
             all_themes=[self.label("themes", t) for t in self.taxonomy.get("themes", {})],

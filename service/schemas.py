@@ -18,6 +18,10 @@ def _not_blank(value: str) -> str:
 
 
 Status = Literal["idee", "planung", "umsetzung", "verstetigt", "abgeschlossen"]
+Land = Literal["Baden-Württemberg", "Bayern", "Berlin", "Brandenburg", "Bremen", "Hamburg", "Hessen", "Mecklenburg-Vorpommern",
+               "Niedersachsen", "Nordrhein-Westfalen", "Rheinland-Pfalz", "Saarland", "Sachsen", "Sachsen-Anhalt",
+               "Schleswig-Holstein", "Thüringen"]
+SizeClass = Literal["kleinstadt", "mittelstadt", "grossstadt", "region"]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")]
 SolutionId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,120}$")]
 
@@ -28,6 +32,9 @@ class Filters(BaseModel):
     space_type: SpaceType | None = None
     themes: list[Slug] = Field(default_factory=list, max_length=20)
     status: list[Status] = Field(default_factory=list, max_length=5)
+    land: Land | None = Field(None, description="Only solutions from this Land.")
+    size_class: SizeClass | None = Field(None, description="Only solutions from municipalities of this size class "
+                                         "(kleinstadt < 20,000 inhabitants, mittelstadt to 100,000, grossstadt, region).")
 
 
 class SearchRequest(Filters):
@@ -82,6 +89,8 @@ class ConversationState(BaseModel):
     themes: list[Slug] = Field(default_factory=list, max_length=20)
     status: list[Status] = Field(default_factory=list, max_length=5)
     shown: list[SolutionId] = Field(default_factory=list, max_length=200)
+    land: Land | None = None
+    size_class: SizeClass | None = None
     asked_space_type: bool = False
     language: Literal["de", "en"] = "de"
     context: str = Field("", max_length=300, description="What the planner said about their municipality (size, Land, "
@@ -137,6 +146,14 @@ class ReadyResponse(BaseModel):
     index_build: str
 
 
+class Place(BaseModel):
+    """Where a solution runs (WGS84, from the GeoNames gazetteer)."""
+
+    place: str
+    lat: float
+    lon: float
+
+
 class Solution(BaseModel):
     """A full record as editors wrote it."""
 
@@ -152,6 +169,8 @@ class Solution(BaseModel):
     indicators: list[str]
     municipality: str
     state: str
+    location: list[Place] = Field(default_factory=list, description="The places where it runs (empty: Land-wide or unknown).")
+    size_class: str = Field("", description="kleinstadt, mittelstadt, grossstadt or region (empty if unknown).")
     program: str
     program_detail: str = ""
     program_label: str = Field("", description="The programme as planners read it (label and name).")

@@ -25,8 +25,9 @@ import numpy as np
 from indexer.artifact import Artifact
 from indexer.corpus import RecordDict
 from indexer.domain import on_topic_probability
+from indexer.places import laender_of
 from indexer.text import analyze, correct
-from service.understanding import Understanding
+from service.understanding import Preference, Understanding
 
 
 @dataclass(frozen=True)
@@ -153,8 +154,13 @@ class Searcher:
         return parts.on_topic < self.ranking.min_on_topic
 
     def search(self, query: str, limit: int = 5, space_type: str | None = None, themes: Sequence[str] | None = None,
-               status: Sequence[str] | None = None, exclude: set[str] | None = None) -> SearchResult:
-        """Top ``limit`` records for ``query``; facets filter, detected space types re-rank."""
+               status: Sequence[str] | None = None, exclude: set[str] | None = None, land: str | None = None,
+               size_class: str | None = None, prefer: Preference | None = None) -> SearchResult:
+        """Top ``limit`` records for ``query``; facets filter, detected space types re-rank.
+
+        ``prefer`` (what the planner said about their municipality) moves solutions from a fitting Land or size class
+        ahead among the best ``2 × limit`` matches, without letting in anything that ranks lower.
+        """
         detected = self.understanding.detect_space_types(query)
         parts = self.components(query, [space_type] if space_type else detected)
         fused = self.fuse(parts)
@@ -173,10 +179,16 @@ class Searcher:
                 continue
             if exclude and record["id"] in exclude:
                 continue
+            if land and land not in laender_of(record["state"]):
+                continue
+            if size_class and record.get("size_class") != size_class:
+                continue
             phrase, phrase_score = self._best_challenge(int(row), vector)
             hits.append(Hit(record, float(fused[row]), phrase, phrase_score))
-            if len(hits) >= limit:
+            if len(hits) >= (2 * limit if prefer else limit):
                 break
+        if prefer:
+            hits = sorted(hits, key=lambda h: -prefer.fit(h.record))[:limit]  # stable: rank order within equal fit
         return SearchResult(query, hits, space_type, detected, no_match=False)
 
     def hit_for(self, solution_id: str, query: str) -> Hit:

@@ -97,3 +97,64 @@ class Understanding:
     def detect_themes(self, text: str) -> list[str]:
         """Themes the text names by label or synonym, in taxonomy order."""
         return self._detect(self.themes, text)
+
+
+# ---- what a planner says about their municipality ("wir sind eine Gemeinde mit 8000 Einwohnern in Bayern") ----
+
+_LAND_NAMES = {
+    "Baden-Württemberg": ("baden-württemberg", "baden-wuerttemberg", "bw"), "Bayern": ("bayern", "bavaria", "bayerisch"),
+    "Berlin": ("berlin",), "Brandenburg": ("brandenburg",), "Bremen": ("bremen",), "Hamburg": ("hamburg",),
+    "Hessen": ("hessen", "hesse", "hessisch"), "Mecklenburg-Vorpommern": ("mecklenburg-vorpommern", "mv"),
+    "Niedersachsen": ("niedersachsen", "lower saxony", "niedersächsisch"),
+    "Nordrhein-Westfalen": ("nordrhein-westfalen", "nrw", "north rhine-westphalia"),
+    "Rheinland-Pfalz": ("rheinland-pfalz", "rhineland-palatinate"), "Saarland": ("saarland",),
+    "Sachsen-Anhalt": ("sachsen-anhalt", "saxony-anhalt"), "Sachsen": ("sachsen", "saxony", "sächsisch"),
+    "Schleswig-Holstein": ("schleswig-holstein",), "Thüringen": ("thüringen", "thuringia", "thüringisch"),
+}
+_INHABITANTS = re.compile(r"(\d{1,3}(?:[.,\s]\d{3})+|\d+)\s*(tausend|000)?\s*(?:einwohner|einwohnerinnen|ew\b|inhabitants|"
+                          r"people|menschen|residents)", re.I)
+_THOUSANDS = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:tsd\.?|tausend|k)\s*(?:einwohner|ew\b|inhabitants|menschen)?", re.I)
+_SIZE_WORDS = (
+    ("region", re.compile(r"\b(land)?kreis|\bregion\b|\bcounty\b|\bdistrict\b", re.I)),
+    ("kleinstadt", re.compile(r"\b(kleinstadt|gemeinde|dorf|ländlich|laendlich|kleine stadt|village|small town|rural)", re.I)),
+    ("mittelstadt", re.compile(r"\b(mittelstadt|mittelgroße stadt|mid-sized|medium-sized)", re.I)),
+    ("grossstadt", re.compile(r"\b(großstadt|grossstadt|metropole|big city|large city)", re.I)),
+)
+
+
+@dataclass(frozen=True)
+class Preference:
+    """The Land and size class a planner's municipality has, as far as they said so."""
+
+    land: str | None = None
+    size_class: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.land or self.size_class)
+
+    def fit(self, record: Any) -> int:
+        """How many of the two a record shares (0–2)."""
+        from indexer.places import laender_of
+
+        return int(bool(self.land) and self.land in laender_of(record["state"])) + \
+            int(bool(self.size_class) and record.get("size_class") == self.size_class)
+
+
+def municipality_preference(text: str) -> Preference:
+    """Land and size class from what a planner said about their municipality (numbers win over words)."""
+    from indexer.places import size_class
+
+    low = text.casefold()
+    land = next((name for name, words in _LAND_NAMES.items()
+                 if any(re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", low) for w in words)), None)
+    klass = None
+    if match := _INHABITANTS.search(text):
+        number = int(re.sub(r"[.,\s]", "", match.group(1))) * (1000 if match.group(2) and match.group(2).lower() == "tausend" else 1)
+        klass = size_class(number)
+    elif match := _THOUSANDS.search(text):
+        klass = size_class(int(float(match.group(1).replace(",", ".")) * 1000))
+    else:
+        klass = next((name for name, pattern in _SIZE_WORDS if pattern.search(text)), None)
+    if klass != "region" and re.search(r"\b(land)?kreis\b|\bcounty\b", low):
+        klass = "region"
+    return Preference(land, klass)

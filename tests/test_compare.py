@@ -39,4 +39,4 @@ def test_markdown_and_csv_downloads(client: TestClient) -> None:
     table = client.get(f"/vergleich.csv?ids={IDS}")
     rows = list(csv.reader(io.StringIO(table.text.lstrip("\ufeff")), delimiter=";"))
     assert table.text.startswith("\ufeff") and len(rows[0]) == 3 and rows[0][0] == ""
-    assert [r[0] for r in rows[1:4]] == ["Ort", "Status", "Programm"]
+    assert [r[0] for r in rows[1:5]] == ["Ort", "Größe der Kommune", "Status", "Programm"]

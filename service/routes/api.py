@@ -45,7 +45,8 @@ def search_solutions(body: SearchRequest, request: Request, searcher: SearcherDe
     """Ranked solutions for a planning challenge, each with a short explanation."""
     check_search(body, settings, searcher.artifact.taxonomy)
     limit = body.limit or settings.default_limit
-    result = searcher.search(body.query, limit=limit, space_type=body.space_type, themes=body.themes, status=body.status)
+    result = searcher.search(body.query, limit=limit, space_type=body.space_type, themes=body.themes, status=body.status,
+                             land=body.land, size_class=body.size_class)
     if result.no_match:
         request.app.state.metrics.no_match.inc()
         insights.keep(request, "no_match", body.query, searcher.artifact.build_id)

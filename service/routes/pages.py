@@ -9,10 +9,12 @@ from fastapi.responses import FileResponse, HTMLResponse
 from starlette.exceptions import HTTPException
 
 from indexer.corpus import RecordDict
+from indexer.geodata import SOURCE
 from service.compare import MAX_COMPARED, MIN_COMPARED, comparison, comparison_csv, comparison_markdown
 from service.config import Settings
 from service.deps import PresenterDep, SearcherDep, SettingsDep, templates
 from service.explain import Presenter
+from service.geo import MAP_FILTERS, boundaries, filter_options, locator, map_view
 from service.search import Searcher
 
 router = APIRouter(tags=["pages"])
@@ -26,6 +28,8 @@ def _chat(request: Request, template: str, searcher: Searcher, presenter: Presen
         # (slug, label) pairs for the space-type and theme filters, in taxonomy order
         **{kind: [(slug, presenter.label(kind, slug)) for slug in searcher.artifact.taxonomy.get(kind, {})]
            for kind in ("space_types", "themes")},
+        # "Lösungen aus Kommunen wie unserer": the Länder and size classes the atlas has solutions from
+        "places": filter_options(searcher.artifact.records, presenter, searcher.artifact.taxonomy),
     }
     return templates(request).TemplateResponse(request, template, context)
 
@@ -97,6 +101,53 @@ def download_comparison(extension: Literal["md", "csv"], searcher: SearcherDep, 
     media_type, render = DOWNLOADS[extension]
     return Response(render(_compared(ids, searcher), presenter), media_type=f"{media_type}; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="vergleich-atlas-lotse.{extension}"'})
+
+
+@router.get("/karte", response_class=HTMLResponse, include_in_schema=False)
+def show_map(request: Request, searcher: SearcherDep, presenter: PresenterDep, settings: SettingsDep,
+             space_type: Annotated[str, Query(max_length=40)] = "", theme: Annotated[str, Query(max_length=40)] = "",
+             status: Annotated[str, Query(max_length=40)] = "", state: Annotated[str, Query(max_length=40)] = "",
+             size_class: Annotated[str, Query(max_length=40)] = "") -> HTMLResponse:
+    """Where the solutions run: a server-rendered SVG map with filters, and the same solutions as a list."""
+    records = searcher.artifact.records
+    options = filter_options(records, presenter, searcher.artifact.taxonomy)
+    filters = {"space_type": space_type, "theme": theme, "status": status, "state": state, "size_class": size_class}
+    for name in MAP_FILTERS:
+        if filters[name] and filters[name] not in {value for value, _ in options[name]}:
+            raise HTTPException(status_code=422, detail=f"Diesen Filterwert kennt die Karte nicht: „{filters[name][:40]}“. "
+                                                        "Wählen Sie einen Wert aus der Liste.")
+    view = map_view(records, boundaries(settings.cache_dir), presenter, filters)
+    return templates(request).TemplateResponse(request, "karte.html", {
+        "view": view, "options": options, "total": len(records), "source": SOURCE})
+
+
+def _solution(solution_id: str, searcher: Searcher) -> RecordDict:
+    record = searcher.get(solution_id)
+    if record is None:
+        raise HTTPException(status_code=404, detail=f"Die Lösung „{solution_id[:80]}“ gibt es im Atlas nicht (mehr).")
+    return record
+
+
+@router.get("/loesung/{solution_id}", response_class=HTMLResponse, include_in_schema=False)
+def show_solution(request: Request, solution_id: str, searcher: SearcherDep, presenter: PresenterDep,
+                  settings: SettingsDep) -> HTMLResponse:
+    """One solution on its own page, with a locator map (the map's markers link here)."""
+    record = _solution(solution_id, searcher)
+    return templates(request).TemplateResponse(request, "loesung.html", {
+        "record": record, "rows": comparison([record], presenter),
+        "locator": locator(record, boundaries(settings.cache_dir), presenter)})
+
+
+@router.get("/loesung/{solution_id}/karte.svg", include_in_schema=False)
+def read_locator(request: Request, solution_id: str, searcher: SearcherDep, presenter: PresenterDep,
+                 settings: SettingsDep) -> Response:
+    """The locator map as an SVG image (the chat's details view shows it)."""
+    record = _solution(solution_id, searcher)
+    view = locator(record, boundaries(settings.cache_dir), presenter)
+    places = ", ".join(dict.fromkeys(m.place for m in view.markers)) or "kein einzelner Ort"
+    svg = templates(request).get_template("_map.html").module.svg_map(  # type: ignore[attr-defined]
+        view, f"Lage: {places} ({record['state']})", links=False, standalone=True, css_class="map-small")
+    return Response(str(svg), media_type="image/svg+xml; charset=utf-8", headers={"Cache-Control": "public, max-age=300"})
 
 
 @router.get("/widget.js", include_in_schema=False)

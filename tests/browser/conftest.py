@@ -56,6 +56,8 @@ indicators:
   - "Zahl der Fehlalarme je Jahr"
 municipality: "Probestadt <i>am Meer</i>"
 state: Bremen
+location:
+  - {{place: "Probe <b>Mole</b>", lat: 53.07582, lon: 8.80717}}
 program: mpsc_2021
 status: idee
 sources:
@@ -279,16 +281,27 @@ def record_fetches(driver: Any) -> None:
     )
 
 
-def screenshot(driver: Any, name: str, max_height: int = 2400) -> Path:
-    """A PNG of the page from the top, beyond the window if needed (up to max_height CSS pixels)."""
+def screenshot(driver: Any, name: str, max_height: int = 2400, top: float = 0) -> Path:
+    """A PNG of the page from ``top`` (CSS pixels from the document's top), beyond the window if needed."""
     import base64
 
     ARTIFACTS.mkdir(exist_ok=True)
     width, height = driver.execute_script("return [document.documentElement.clientWidth, document.documentElement.scrollHeight]")
     shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
         "format": "png", "captureBeyondViewport": True,
-        "clip": {"x": 0, "y": 0, "width": width, "height": min(height, max_height), "scale": 1},
+        "clip": {"x": 0, "y": top, "width": width, "height": min(height - top, max_height), "scale": 1},
     })
     path = ARTIFACTS / name
     path.write_bytes(base64.b64decode(shot["data"]))
     return path
+
+
+def tab_to(driver: Any, predicate: str, limit: int = 80) -> Any:
+    """Press Tab until document.activeElement satisfies a JS predicate (on `e`); fail after `limit` presses."""
+    from selenium.webdriver.common.keys import Keys
+
+    for _ in range(limit):
+        if driver.execute_script(f"const e = document.activeElement; return !!(e && ({predicate}))"):
+            return active_element(driver)
+        driver.switch_to.active_element.send_keys(Keys.TAB)
+    raise AssertionError(f"Tab never reached an element with {predicate}")

@@ -87,7 +87,9 @@ def test_question_quick_reply_and_details(driver: Any, service: Service) -> None
     assert first.find_element(By.CSS_SELECTOR, ".card-place").text
     assert first.find_element(By.CSS_SELECTOR, ".card-status").text
     assert first.find_elements(By.CSS_SELECTOR, ".card-space .badge")
-    assert "Warum passt das?" in first.text and first.find_element(By.CSS_SELECTOR, ".card-why").text
+    # the first view is compact: the one-line reason; summary and full explanation open with Details
+    assert first.find_element(By.CSS_SELECTOR, ".card-why").text.startswith("Passt zu:")
+    assert not first.find_element(By.CSS_SELECTOR, ".card-summary").is_displayed()
     assert "Einbeck" in answer.text or "Ulm" in answer.text  # the fixture corpus's two vacancy solutions
 
     chips = answer.find_elements(By.CSS_SELECTOR, ".chips button.chip")
@@ -316,12 +318,14 @@ def test_markup_in_a_corpus_record_renders_as_text(driver: Any, service: Service
     answer = ask(driver, HOSTILE_CHALLENGE)
     card = next(c for c in cards(answer) if c.get_attribute("data-id") == "sicherheitsprobe-markup")
     assert card.find_element(By.CSS_SELECTOR, ".card-title").text == HOSTILE_TITLE
-    assert card.find_element(By.CSS_SELECTOR, ".card-summary").text == HOSTILE_SUMMARY
     assert "<i>am Meer</i>" in card.find_element(By.CSS_SELECTOR, ".card-place").text
     full = open_details(driver, card)
+    assert card.find_element(By.CSS_SELECTOR, ".card-summary").text == HOSTILE_SUMMARY
+    locator = full.find_element(By.CSS_SELECTOR, "img.card-locator")  # the one image: the server's locator map
+    assert "Probe <b>Mole</b>" in locator.get_attribute("alt")
     assert "<script>window.__xss = 4</script>" in full.text and "<svg onload=alert(2)>" in full.text
     source = full.find_element(By.CSS_SELECTOR, ".card-sources a")
     assert source.get_attribute("href").startswith("https://example.org/") and "<img/src=x" in source.text
-    assert driver.find_element(By.ID, "log").find_elements(By.CSS_SELECTOR, "script, img, svg, b, i") == []
+    assert driver.find_element(By.ID, "log").find_elements(By.CSS_SELECTOR, "script, img:not(.card-locator), svg, b, i") == []
     assert driver.execute_script("return window.__xss") is None and no_alert(driver)
     assert not [u for u in performance_requests(driver) if u.rstrip("/").endswith("/x")], "an injected <img src=x> was loaded"

@@ -15,17 +15,9 @@ from tests.browser.conftest import (
     performance_requests,
     run_axe,
     screenshot,
+    tab_to,
     wait_for,
 )
-
-
-def tab_to(driver: Any, predicate: str, limit: int = 80) -> Any:
-    """Press Tab until document.activeElement satisfies a JS predicate (on `e`); fail after `limit` presses."""
-    for _ in range(limit):
-        if driver.execute_script(f"const e = document.activeElement; return !!(e && ({predicate}))"):
-            return active_element(driver)
-        driver.switch_to.active_element.send_keys(Keys.TAB)
-    raise AssertionError(f"Tab never reached an element with {predicate}")
 
 
 def frame_loaded(driver: Any) -> Any:

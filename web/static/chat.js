@@ -89,6 +89,19 @@
     if (list(s.indicators).length) target.appendChild(fieldList("Indikatoren", list(s.indicators)));
     target.appendChild(el("p", "note", "Wirkungen und Indikatoren sind Einschätzungen der Redaktion."));
     target.appendChild(el("p", null, "Programm: " + (s.program_label || s.program) + " · Bundesland: " + s.state + " · Stand: " + s.updated));
+    var located = Array.isArray(s.location) ? s.location : [];
+    if (located.length) {
+      // A small locator map, rendered by the server as an SVG image (no map tiles, no script).
+      var places = located.map(function (l) { return String((l && l.place) || ""); }).filter(Boolean).join(", ");
+      var img = el("img", "card-locator");
+      img.src = "/loesung/" + encodeURIComponent(s.id) + "/karte.svg";
+      img.alt = "Lage auf der Deutschlandkarte: " + (places || s.municipality) + " (" + s.state + ")";
+      target.appendChild(img);
+    }
+    var page = el("a", null, "Eigene Seite dieser Lösung");
+    page.href = "/loesung/" + encodeURIComponent(s.id);
+    page.target = "_top";
+    target.appendChild(el("p")).appendChild(page);
     var sources = el("div", "field card-sources");
     sources.appendChild(el("h4", null, "Quellen"));
     var ul = el("ul");
@@ -133,8 +146,11 @@
       if (effects.length) badges(card.querySelector(".card-effects"), effects, "badge-effect");
       else card.querySelector(".card-effects-row").remove();
       card.querySelector(".card-summary").textContent = r.summary;
-      var why = card.querySelector(".card-why");
-      String(r.explanation || "").split("\n").forEach(function (line, i) {
+      // The first view gives the one-line reason (the matched challenge); the full explanation opens with Details.
+      var lines = String(r.explanation || "").split("\n");
+      card.querySelector(".card-why-text").textContent = r.matched_challenge ? "„" + r.matched_challenge + "“" : lines[0];
+      var why = card.querySelector(".card-why-full");
+      lines.forEach(function (line, i) {
         if (i) why.appendChild(document.createElement("br"));
         why.appendChild(document.createTextNode(line));
       });
@@ -206,7 +222,10 @@
   function facets() {
     var space = document.querySelector("input[name=space_type]:checked");
     var themes = Array.prototype.map.call(document.querySelectorAll("input[name=theme]:checked"), function (box) { return box.value; });
-    return { space_type: space && space.value ? space.value : null, themes: themes };
+    var land = document.querySelector("select[name=land]");
+    var size = document.querySelector("select[name=size_class]");
+    return { space_type: space && space.value ? space.value : null, themes: themes,
+             land: land && land.value ? land.value : null, size_class: size && size.value ? size.value : null };
   }
 
   function showError(text) {
@@ -236,6 +255,8 @@
     setBusy(true);
     var filter = facets();
     var turn = { message: text, state: state, space_type: filter.space_type, themes: filter.themes };
+    if (filter.land) turn.land = filter.land;
+    if (filter.size_class) turn.size_class = filter.size_class;
     requestJSON("/api/chat", turn, "Die Anfrage ist fehlgeschlagen. Bitte versuchen Sie es erneut.")
       .then(function (raw) {
         var body = normalize(raw);
@@ -281,6 +302,7 @@
       Array.prototype.forEach.call(document.querySelectorAll("input[name=theme]"), function (box) { box.checked = false; });
       var all = document.querySelector("input[name=space_type][value='']");
       if (all) all.checked = true;
+      Array.prototype.forEach.call(document.querySelectorAll("select[name=land], select[name=size_class]"), function (s) { s.value = ""; });
     });
   }
   if (merkliste) {
