@@ -75,6 +75,7 @@ QUESTION = re.compile(r"\?\s*$|^\W*(wie|was|warum|wieso|woran|wer|wo|how|what|wh
 FOLLOW_UP_START = re.compile(r"^\W*(und|aber|eher|lieber|auch|mit|ohne|nur|was ist mit|wie wäre es mit|and|but|rather|what about|how about|or)\b")
 MAX_FOLLOW_UP_WORDS = 7
 MAX_SHOWN = 100  # "mehr" pages through at most this many results per topic
+STATUS_DEPTH = 4  # a status filter in a conversation looks at the best 4 × limit matches of the topic ("welche davon …")
 
 
 TurnKind = Literal["new", "refine", "context", "space_type", "theme", "more", "details", "similar", "status", "contact",
@@ -439,7 +440,8 @@ class Conversation:
         def run(themes: list[str] | None) -> SearchResult:
             return self.searcher.search(query, limit=self.limit, space_type=state.space_type, themes=themes,
                                         status=state.status or None, exclude=exclude, land=state.land,
-                                        size_class=state.size_class, prefer=prefer or None)
+                                        size_class=state.size_class, prefer=prefer or None,
+                                        depth=STATUS_DEPTH * self.limit if state.status else None)
 
         result = run(state.themes or None)
         if not result.hits and state.themes and not result.no_match:

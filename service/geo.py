@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -41,15 +41,17 @@ class Marker:
     shape: str
     space_type: str
     label: str  # what a screen reader and the tooltip say
+    size: float = 1.0  # locator maps are drawn small, so their markers are drawn larger
 
     def glyph(self) -> dict[str, Any]:
         """The marker's SVG element and attributes, centred on (x, y)."""
-        x, y = self.x, self.y
+        x, y, k = self.x, self.y, self.size
         if self.shape == "square":
-            return {"tag": "rect", "x": round(x - 4.5, 1), "y": round(y - 4.5, 1), "width": 9, "height": 9}
+            return {"tag": "rect", "x": round(x - 4.5 * k, 1), "y": round(y - 4.5 * k, 1), "width": 9 * k, "height": 9 * k}
         if self.shape == "triangle":
-            return {"tag": "polygon", "points": f"{x:g},{y - 6:.1f} {x + 5.5:.1f},{y + 4:.1f} {x - 5.5:.1f},{y + 4:.1f}"}
-        return {"tag": "circle", "cx": x, "cy": y, "r": 5}
+            return {"tag": "polygon",
+                    "points": f"{x:g},{y - 6 * k:.1f} {x + 5.5 * k:.1f},{y + 4 * k:.1f} {x - 5.5 * k:.1f},{y + 4 * k:.1f}"}
+        return {"tag": "circle", "cx": x, "cy": y, "r": 5 * k}
 
 
 @dataclass
@@ -131,4 +133,6 @@ def map_view(records: Iterable[RecordDict], laender: list[Land], presenter: Pres
 
 def locator(record: RecordDict, laender: list[Land], presenter: Presenter) -> MapView:
     """The small map of one solution's places (the details view and the solution page)."""
-    return map_view([record], laender, presenter, {})
+    view = map_view([record], laender, presenter, {})
+    view.markers = [replace(m, size=3.0) for m in view.markers]
+    return view

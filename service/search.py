@@ -155,11 +155,12 @@ class Searcher:
 
     def search(self, query: str, limit: int = 5, space_type: str | None = None, themes: Sequence[str] | None = None,
                status: Sequence[str] | None = None, exclude: set[str] | None = None, land: str | None = None,
-               size_class: str | None = None, prefer: Preference | None = None) -> SearchResult:
+               size_class: str | None = None, prefer: Preference | None = None, depth: int | None = None) -> SearchResult:
         """Top ``limit`` records for ``query``; facets filter, detected space types re-rank.
 
         ``prefer`` (what the planner said about their municipality) moves solutions from a fitting Land or size class
-        ahead among the best ``2 × limit`` matches, without letting in anything that ranks lower.
+        ahead among the best ``2 × limit`` matches, without letting in anything that ranks lower. ``depth`` keeps the
+        filters to the best ``depth`` matches of the question ("welche davon sind verstetigt?" means: of these).
         """
         detected = self.understanding.detect_space_types(query)
         parts = self.components(query, [space_type] if space_type else detected)
@@ -169,7 +170,7 @@ class Searcher:
             return SearchResult(query, [], space_type, detected, no_match=True)
         order = np.argsort(-fused, kind="stable")
         hits: list[Hit] = []
-        for row in order:
+        for row in order[:depth] if depth else order:
             record = self.artifact.records[int(row)]
             if space_type and space_type not in record["space_types"]:
                 continue

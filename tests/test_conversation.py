@@ -401,3 +401,13 @@ def test_refinements_never_grow_the_state_past_its_limit(chat: Chat) -> None:
         chat.say("und was mit " + " ".join(["Bürgerbeteiligung"] * 60) + f" {n}?")
         assert len(chat.state["challenge"]) <= 2000  # type: ignore[index]
     assert chat.state["challenge"].startswith("Parkplatzsuche")  # type: ignore[index]
+
+
+def test_which_of_these_are_permanent_stays_among_the_topics_best_matches(chat: Chat) -> None:
+    topic = "In unserer Fußgängerzone stehen immer mehr Läden leer."
+    chat.say(topic)
+    permanent = chat.say("Welche davon sind schon dauerhaft im Betrieb?")
+    assert permanent["turn"] == "status" and permanent["results"]
+    assert all(r["status"] == "verstetigt" for r in permanent["results"])
+    best = [r["id"] for r in chat.client.post("/api/search", json={"query": topic, "limit": 20}).json()["results"]]
+    assert set(ids(permanent)) <= set(best)  # "davon": of these, not verstetigt solutions to other challenges
