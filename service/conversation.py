@@ -128,6 +128,8 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
             return _about_one("partners", text, references)
         if LIKE.search(text) and len(references) == 1:
             return Turn("similar", references[0])
+        if WHAT_IS.search(text) and len(references) == 1:
+            return Turn("details", references[0])  # "was ist dieser Lärmomat in Berlin?", "what's Schaddel in Kassel?"
         short = len(words) <= MAX_FOLLOW_UP_WORDS
         if short and understanding_space and _only_names(words, understanding_space):
             return Turn("space_type")
@@ -145,6 +147,9 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
 
 
 MAX_CONTEXT_CHARS = 300
+# Asking what a result is that the message names by place or title words is a question about that result.
+WHAT_IS = re.compile(r"\b(was (ist|sind|macht|genau macht|hat \w+ (genau )?gemacht)|wie (geht|läuft|funktioniert) (das|es) mit|"
+                     r"what'?s|what is|what does|how does|and that|und (der|die|das|dieser|diese|dieses))\b")
 
 ANAPHORA = re.compile(r"\b(da|davon|dafür|dazu|damit|dort|so ?was|solche\w*|diese\w*|welche\w*|those|these|them|there)\b")
 ABOUT_ONE = ("details", "similar", "contact", "costs")

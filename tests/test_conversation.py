@@ -411,3 +411,13 @@ def test_which_of_these_are_permanent_stays_among_the_topics_best_matches(chat: 
     assert all(r["status"] == "verstetigt" for r in permanent["results"])
     best = [r["id"] for r in chat.client.post("/api/search", json={"query": topic, "limit": 20}).json()["results"]]
     assert set(ids(permanent)) <= set(best)  # "davon": of these, not verstetigt solutions to other challenges
+
+
+def test_asking_what_a_named_result_is_opens_its_details() -> None:
+    from service.conversation import Turn, classify
+    from service.schemas import ConversationState
+
+    running = ConversationState(challenge="Lärm in der Nacht", shown=["a", "b", "c"])
+    for message in ("was ist dieser Lärmomat in Berlin?", "what's Schaddel in Kassel?", "und das Portal aus Bad Vilbel"):
+        assert classify(message, running, [], [], None, (2,)) == Turn("details", 2), message
+    assert classify("was ist dieser Lärmomat?", running, [], [], None, (1, 2)).kind != "details"  # two could be meant
