@@ -106,3 +106,5 @@ def test_two_replicas_behind_nginx_switch_to_a_new_build_under_load_without_a_fa
         titles = {httpx.post(f"{front}/api/search", json={"query": QUESTIONS[0]}, timeout=30).json()["results"][0]["title"]
                   for _ in range(4)}  # round robin: both replicas answer from the new build
         assert titles == {next(t for t in titles)} and any(t.startswith("Neu – ") for t in titles), titles
+        page = httpx.get(f"{front}/karte", headers={"Accept-Encoding": "gzip"}, timeout=30)
+        assert page.status_code == 200 and page.headers["content-encoding"] == "gzip" and "<svg" in page.text
