@@ -4,6 +4,10 @@ Requests run in many threads, but the model runs in one: each request hands its 
 the worker takes what is queued – waiting at most ``max_wait_ms`` for more once it has something – and encodes it in
 one call. Concurrent requests share a forward pass instead of fighting over the CPU cores, and only one thread ever
 touches the model and its tokenizer.
+
+The vectors of recent texts are kept (an LRU of ``cache_size`` texts, about 1.5 kB each): a chat turn that searches
+its topic again ("mehr", "nur verstetigte", a space type) or a text the turn classifier has just encoded costs no
+second forward pass.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import logging
 import queue
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -35,8 +39,11 @@ class QueryBatcher:
     """Encodes queries for many threads in shared batches; same vectors as ``embedder.encode_queries``."""
 
     def __init__(self, embedder: Embedder, max_batch: int = 32, max_wait_ms: float = 3.0, max_queue: int = 512,
-                 on_batch: Callable[[int], None] | None = None) -> None:
+                 on_batch: Callable[[int], None] | None = None, cache_size: int = 2048) -> None:
         self.embedder = embedder
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
         self.on_batch = on_batch  # e.g. the batch-size histogram of the metrics
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000
@@ -55,7 +62,23 @@ class QueryBatcher:
         """
         if not texts:
             return np.zeros((0, self.embedder.dimension), dtype=np.float32)
-        job = _Job(list(texts))
+        with self._cache_lock:
+            known = {t: v for t in texts if (v := self._cache.get(t)) is not None}
+            for text in known:
+                self._cache.move_to_end(text)
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            vectors = self._encode_now(missing)
+            with self._cache_lock:
+                for text, vector in zip(missing, vectors, strict=True):
+                    known[text] = vector
+                    self._cache[text] = vector.copy()  # not a view: the batch's array need not stay alive
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        return np.stack([known[t] for t in texts])
+
+    def _encode_now(self, texts: list[str]) -> np.ndarray:
+        job = _Job(texts)
         with self._lock:
             if self._closed:  # a request that still holds a swapped-out build: encode it here
                 return self.embedder.encode_queries(job.texts)

@@ -67,3 +67,19 @@ def test_a_full_queue_is_a_busy_error_and_a_closed_batcher_still_answers(embedde
     batcher.close()
     threading.Event().wait(0.2)
     assert batcher.encode_queries(["nach dem Schließen"]).shape == (1, embedder.dimension)
+
+
+def test_recent_vectors_are_kept_so_a_text_is_encoded_once(embedder: Embedder) -> None:
+    batcher = QueryBatcher(embedder, cache_size=3)
+    first = batcher.encode_queries(["Leerstand", "Hitze"])
+    again = batcher.encode_queries(["Hitze", "Leerstand", "Hitze"])  # from the cache, in the order asked
+    assert np.array_equal(again, first[[1, 0, 1]])
+    assert sum(batcher.batch_sizes.values()) == 1  # one forward pass for both calls
+    again[0] += 1.0  # a caller changing its copy changes nothing kept
+    assert np.array_equal(batcher.encode_queries(["Hitze"])[0], first[1])
+    batcher.encode_queries(["Parken", "Lärm"])  # the least recently used text ("Leerstand") makes room
+    assert sum(batcher.batch_sizes.values()) == 2
+    batcher.encode_queries(["Leerstand"])
+    assert sum(batcher.batch_sizes.values()) == 3  # encoded again
+    assert np.allclose(batcher.encode_queries(["Parken"])[0], embedder.encode_queries(["Parken"])[0], atol=1e-5)
+    batcher.close()
