@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from selenium.webdriver.common.by import By
 
@@ -71,6 +72,10 @@ def test_sign_in_edit_upload_publish_find_and_roll_back(driver: Any, workbench_u
     title.send_keys("Digitales Leerstandsmanagement mit Eigentümerportal")
     driver.find_element(By.CSS_SELECTOR, "#record-form button[type=submit]").click()
     wait_for(driver, lambda d: status(d).startswith("Gespeichert"), "the edit was not saved")
+    assert "Einbeck (51.82018, 9.86961)" in driver.find_element(By.ID, "f-place").text
+    saved = httpx.get(f"{workbench_url}/api/admin/solutions/einbeck-leerstandsmanagement", headers={"Authorization": f"Bearer {TOKEN}"},
+                      timeout=10).json()["record"]
+    assert saved["location"][0]["place"] == "Einbeck" and saved["size_class"] == "mittelstadt"  # fields the form does not show
 
     # Upload a CSV with a new record; preview the diff, then apply it.
     record = new_record("beispielstadt-pegel-browser")

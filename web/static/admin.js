@@ -9,7 +9,9 @@
   var LIST_FIELDS = ["challenges", "effects_intended", "effects_unintended", "indicators", "sources"];
   var CHOICE_FIELDS = ["space_types", "themes", "raumwirkungen"];
   var TEXT_FIELDS = ["id", "title", "summary", "municipality", "state", "program", "program_detail", "status", "updated", "description"];
-  var editing = null; // {id, version} of the record in the form, or null for a new one
+  var editing = null; // {id, version, kept} of the record in the form, or null for a new one
+  // Fields the form does not show (filled by `atlas locate`): kept as they are when the record is saved.
+  var KEPT_FIELDS = ["location", "size_class"];
   var importBody = null;
 
   function $(id) { return document.getElementById(id); }
@@ -123,6 +125,9 @@
 
   function fillForm(record) {
     var form = $("record-form");
+    var places = (record.location || []).map(function (p) { return p.place + " (" + p.lat + ", " + p.lon + ")"; }).join("; ");
+    $("f-place").textContent = "Ort und Größenklasse (aus dem Ortsverzeichnis, 'atlas locate'): " +
+      (places || "kein einzelner Ort") + (record.size_class ? " · " + record.size_class : "");
     TEXT_FIELDS.forEach(function (name) { form.elements[name].value = record[name] || ""; });
     LIST_FIELDS.forEach(function (name) { form.elements[name].value = (record[name] || []).join("\n"); });
     CHOICE_FIELDS.forEach(function (name) {
@@ -135,6 +140,7 @@
   function readForm() {
     var form = $("record-form");
     var record = {};
+    KEPT_FIELDS.forEach(function (name) { if (editing && editing.kept && editing.kept[name] !== undefined) record[name] = editing.kept[name]; });
     TEXT_FIELDS.forEach(function (name) { record[name] = form.elements[name].value; });
     LIST_FIELDS.forEach(function (name) {
       record[name] = form.elements[name].value.split("\n").map(function (s) { return s.trim(); }).filter(Boolean);
@@ -155,7 +161,7 @@
 
   function openRecord(id) {
     api("GET", "/api/admin/solutions/" + encodeURIComponent(id)).then(function (res) {
-      editing = { id: id, version: res.body.version };
+      editing = { id: id, version: res.body.version, kept: res.body.record };
       fillForm(res.body.record);
       $("f-id").readOnly = true;
       $("delete-record").hidden = false;
@@ -201,7 +207,7 @@
     var id = record.id.trim();
     var headers = editing ? { "If-Match": '"' + editing.version + '"' } : {};
     api("PUT", "/api/admin/solutions/" + encodeURIComponent(id || "-"), record, headers).then(function (res) {
-      editing = { id: id, version: res.body.version };
+      editing = { id: id, version: res.body.version, kept: res.body.record };
       $("f-id").readOnly = true;
       $("delete-record").hidden = false;
       var warnings = res.body.warnings.length ? " Hinweise: " + res.body.warnings.map(function (w) { return w.message + " – " + w.fix; }).join("; ") : "";
