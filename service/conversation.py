@@ -306,7 +306,7 @@ class Conversation:
         shown = [record for rid in state.shown if (record := self.searcher.get(rid)) is not None]
         references = resolve_references(request.message, shown)
         intent_of = self.intents.classify if self.intents is not None else None
-        if state.challenge and intent_of is not None and getattr(self.searcher.embedder, "cache_size", 0):
+        if state.challenge and intent_of is not None and hasattr(self.searcher.embedder, "cache_size"):
             # One forward pass for the message (the turn classifier's input) and the topic refined by it (what a
             # refinement searches); the service's batcher keeps both vectors, so neither is encoded twice.
             self.searcher.embedder.encode_queries([request.message, self._refined(state.challenge, request.message.strip())])

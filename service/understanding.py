@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from rapidfuzz.distance import DamerauLevenshtein
@@ -47,7 +48,10 @@ class _Term:
         return False
 
 
+@lru_cache(maxsize=1 << 17)
 def _word_matches(token: str, word: str, single: bool) -> bool:
+    """Whether a token of the text is this synonym word (cached: a question's words are checked against every
+    synonym of every space type and theme, and the same words come back turn after turn)."""
     if token in FALSE_HEADS:
         return False
     if any(token == word + ending for ending in ENDINGS):
