@@ -12,7 +12,7 @@ from typing import Any, TypedDict
 
 import yaml
 
-from indexer.places import SIZE_CLASSES, Location, check_location
+from indexer.places import SIZE_CLASSES, Location, LocationDict, check_location
 from indexer.resources import bundled
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -110,14 +110,6 @@ class CorpusError(Exception):
     """The corpus cannot be read at all (missing folder, missing taxonomy)."""
 
 
-class LocationDict(TypedDict):
-    """One place of a record: its name and WGS84 coordinates."""
-
-    place: str
-    lat: float
-    lon: float
-
-
 class RecordDict(TypedDict):
     """A record as it travels: the flat shape of import/export, the index sidecar and the API."""
 
@@ -182,7 +174,7 @@ class Record:
             "effects_intended": list(self.effects_intended),
             "effects_unintended": list(self.effects_unintended),
             "indicators": list(self.indicators), "municipality": self.municipality,
-            "state": self.state, "location": [{"place": x.place, "lat": x.lat, "lon": x.lon} for x in self.location],
+            "state": self.state, "location": [x.to_dict() for x in self.location],
             "size_class": self.size_class, "program": self.program, "program_detail": self.program_detail, "status": self.status,
             "sources": list(self.sources), "updated": self.updated, "description": self.description,
         }

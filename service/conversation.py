@@ -305,11 +305,7 @@ class Conversation:
         themes = understanding.detect_themes(request.message)
         shown = [record for rid in state.shown if (record := self.searcher.get(rid)) is not None]
         references = resolve_references(request.message, shown)
-        intent_of = self.intents.classify if self.intents is not None else None
-        if state.challenge and intent_of is not None and hasattr(self.searcher.embedder, "cache_size"):
-            # One forward pass for the message (the turn classifier's input) and the topic refined by it (what a
-            # refinement searches); the service's batcher keeps both vectors, so neither is encoded twice.
-            self.searcher.embedder.encode_queries([request.message, self._refined(state.challenge, request.message.strip())])
+        intent_of = self._intent_of(state)
         turn = classify(request.message, state, spaces, themes, intent_of, references)
         if turn.kind == "unclear" and not self.searcher.search(request.message, limit=1).no_match:
             # The turn classifier took it for small talk, but the domain detector sees a planning question.
@@ -385,6 +381,20 @@ class Conversation:
             return combined
         room = max(0, self.max_challenge_chars - len(addition) - 2)
         return f"{challenge[:room].rstrip()} {addition}"[: self.max_challenge_chars]
+
+    def _intent_of(self, state: ConversationState) -> Callable[[str], Intent] | None:
+        """The turn classifier, for the follow-ups the rules leave to it."""
+        intents = self.intents
+        if intents is None or not hasattr(self.searcher.embedder, "cache_size"):
+            return intents.classify if intents is not None else None
+
+        def classify_prefetched(message: str) -> Intent:
+            # One forward pass for the message (the classifier's input) and the topic refined by it (what a
+            # refinement searches); the service's batcher keeps both vectors, so neither is encoded twice.
+            self.searcher.embedder.encode_queries([message, self._refined(state.challenge, message.strip())])
+            return intents.classify(message)
+
+        return classify_prefetched
 
     @staticmethod
     def _context(known: str, addition: str) -> str:

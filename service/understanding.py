@@ -14,6 +14,7 @@ from typing import Any
 
 from rapidfuzz.distance import DamerauLevenshtein
 
+from indexer.places import laender_of, size_class
 from indexer.text import fold, strip_accents
 
 TOKEN = re.compile(r"[a-z0-9]+")
@@ -138,16 +139,12 @@ class Preference:
 
     def fit(self, record: Any) -> int:
         """How many of the two a record shares (0–2)."""
-        from indexer.places import laender_of
-
         return int(bool(self.land) and self.land in laender_of(record["state"])) + \
             int(bool(self.size_class) and record.get("size_class") == self.size_class)
 
 
 def municipality_preference(text: str) -> Preference:
     """Land and size class from what a planner said about their municipality (numbers win over words)."""
-    from indexer.places import size_class
-
     low = text.casefold()
     land = next((name for name, words in _LAND_NAMES.items()
                  if any(re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", low) for w in words)), None)

@@ -70,16 +70,19 @@ def show_admin(request: Request, searcher: SearcherDep, presenter: PresenterDep,
                                                headers={"Cache-Control": "no-store"})
 
 
+def _solution(solution_id: str, searcher: Searcher) -> RecordDict:
+    record = searcher.get(solution_id)
+    if record is None:
+        raise HTTPException(status_code=404, detail=f"Die Lösung „{solution_id[:80]}“ gibt es im Atlas nicht (mehr).")
+    return record
+
+
 def _compared(ids: str, searcher: Searcher) -> list[RecordDict]:
     wanted = list(dict.fromkeys(i.strip() for i in ids.split(",") if i.strip()))
     if not MIN_COMPARED <= len(wanted) <= MAX_COMPARED:
         raise HTTPException(status_code=422, detail=f"Wählen Sie zum Vergleich {MIN_COMPARED} bis {MAX_COMPARED} "
                                                     "Lösungen aus (zum Beispiel auf der Merkliste).")
-    records = [searcher.get(i) for i in wanted]
-    missing = [i for i, r in zip(wanted, records, strict=True) if r is None]
-    if missing:
-        raise HTTPException(status_code=404, detail=f"Die Lösung „{missing[0][:80]}“ gibt es im Atlas nicht (mehr).")
-    return [r for r in records if r is not None]
+    return [_solution(i, searcher) for i in wanted]
 
 
 @router.get("/vergleich", response_class=HTMLResponse, include_in_schema=False)
@@ -119,13 +122,6 @@ def show_map(request: Request, searcher: SearcherDep, presenter: PresenterDep, s
     view = map_view(records, boundaries(settings.cache_dir), presenter, filters)
     return templates(request).TemplateResponse(request, "karte.html", {
         "view": view, "options": options, "total": len(records), "source": SOURCE})
-
-
-def _solution(solution_id: str, searcher: Searcher) -> RecordDict:
-    record = searcher.get(solution_id)
-    if record is None:
-        raise HTTPException(status_code=404, detail=f"Die Lösung „{solution_id[:80]}“ gibt es im Atlas nicht (mehr).")
-    return record
 
 
 @router.get("/loesung/{solution_id}", response_class=HTMLResponse, include_in_schema=False)
