@@ -42,6 +42,11 @@ UMLAUTS_WRITTEN_OUT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "
 UMLAUTS_DROPPED = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "Ä": "A", "Ö": "O", "Ü": "U", "ß": "s"})
 
 
+def stem(word: str) -> str:
+    """The German stem of a word ("Plattformen" → "plattform")."""
+    return str(_stemmer.stemWord(fold(word)))
+
+
 def fold(text: str) -> str:
     """Lower-case, NFKC, and umlauts/ß written out (ä → ae, ß → ss) as people type without them."""
     return unicodedata.normalize("NFKC", text).lower().translate(UMLAUTS_WRITTEN_OUT)
@@ -73,11 +78,10 @@ def split_compound(word: str, min_length: int = MIN_COMPOUND) -> tuple[str, ...]
 @lru_cache(maxsize=65536)
 def _terms_for(word: str) -> tuple[str, ...]:
     """Stemmed terms for one lower-case word: the word itself plus its compound parts."""
-    folded = fold(word)
-    terms = [_stemmer.stemWord(folded)]
+    terms = [stem(word)]
     for part in split_compound(word):
         if fold(part) not in STOPWORDS:
-            terms.append(_stemmer.stemWord(fold(part)))
+            terms.append(stem(part))
     return tuple(terms)
 
 

@@ -167,9 +167,13 @@ def latency_side_by_side(base: str, embedder: Embedder, queries: list[str]) -> t
 
 
 def chat_side_by_side(base: str, queries: list[str]) -> None:
-    """A follow-up chat turn ("gibt es das auch ohne großes Budget?" after the question) against a plain search of the
-    same question, alternating: what understanding the turn costs on top of retrieval (goal: +10 ms p50)."""
-    chat_ms, search_ms = [], []
+    """A follow-up chat turn ("gibt es das auch ohne großes Budget?" after the question) against a plain search,
+    alternating: what understanding the turn costs on top of retrieval (goal: +10 ms p50).
+
+    The plain search is the question with the same wish written into it ("… und das ohne großes Budget"): a text the
+    service has not seen, as a planner's search would be. (The question itself is in the service's vector cache after
+    the first turn, so searching it again measures a search without its forward pass; shown for reference.)"""
+    chat_ms, search_ms, cached_ms = [], [], []
     with httpx.Client(timeout=30) as client:
         for q in queries[:60]:
             first = client.post(f"{base}/api/chat", json={"message": q}).json()
@@ -178,11 +182,15 @@ def chat_side_by_side(base: str, queries: list[str]) -> None:
                                                   "state": first["state"]}).raise_for_status()
             chat_ms.append((time.perf_counter() - t0) * 1000)
             t0 = time.perf_counter()
-            client.post(f"{base}/api/search", json={"query": q}).raise_for_status()
+            client.post(f"{base}/api/search", json={"query": f"{q} und das ohne großes Budget"}).raise_for_status()
             search_ms.append((time.perf_counter() - t0) * 1000)
-    c50, s50 = percentile(chat_ms, 50), percentile(search_ms, 50)
-    print(f"chat follow-up turn: p50 {c50:6.1f} ms, p95 {percentile(chat_ms, 95):6.1f} ms; plain search p50 {s50:6.1f} ms; "
-          f"the turn adds {c50 - s50:+.1f} ms p50 ({len(chat_ms)} pairs, alternating)\n")
+            t0 = time.perf_counter()
+            client.post(f"{base}/api/search", json={"query": q}).raise_for_status()
+            cached_ms.append((time.perf_counter() - t0) * 1000)
+    c50, s50, k50 = percentile(chat_ms, 50), percentile(search_ms, 50), percentile(cached_ms, 50)
+    print(f"chat follow-up turn: p50 {c50:6.1f} ms, p95 {percentile(chat_ms, 95):6.1f} ms; plain search of a new text "
+          f"p50 {s50:6.1f} ms; the turn adds {c50 - s50:+.1f} ms p50 ({len(chat_ms)} triples, alternating); "
+          f"a search of a cached text p50 {k50:6.1f} ms ({c50 - k50:+.1f} ms)\n")
 
 
 def ranking_cost(queries: list[str]) -> tuple[list[float], list[float]]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from indexer.corpus import RecordDict
+from indexer.text import STOPWORDS, stem
 from service.explain import Presenter
 from service.intents import Intent, IntentClassifier
 from service.language import detect_language
@@ -20,12 +21,18 @@ from service.schemas import ChatRequest, ChatResponse, ConversationState, Result
 from service.search import Searcher, SearchResult
 from service.understanding import municipality_preference
 
+MAX_SHOWN = 100  # "mehr" pages through at most this many results per topic
 ORDINALS = {
     "1": 1, "eins": 1, "erste": 1, "ersten": 1, "erster": 1, "erstes": 1, "first": 1, "one": 1,
     "2": 2, "zwei": 2, "zweite": 2, "zweiten": 2, "zweiter": 2, "zweites": 2, "second": 2, "two": 2,
     "3": 3, "drei": 3, "dritte": 3, "dritten": 3, "dritter": 3, "drittes": 3, "third": 3, "three": 3,
     "4": 4, "vier": 4, "vierte": 4, "vierten": 4, "vierter": 4, "viertes": 4, "fourth": 4, "four": 4,
     "5": 5, "fünf": 5, "fuenf": 5, "fünfte": 5, "fünften": 5, "fünfter": 5, "fünftes": 5, "fifth": 5, "five": 5,
+    "sechs": 6, "sechste": 6, "sechsten": 6, "sixth": 6, "six": 6, "sieben": 7, "siebte": 7, "siebten": 7, "seventh": 7,
+    "seven": 7, "acht": 8, "achte": 8, "achten": 8, "eighth": 8, "eight": 8, "neun": 9, "neunte": 9, "neunten": 9,
+    "ninth": 9, "nine": 9, "zehn": 10, "zehnte": 10, "zehnten": 10, "tenth": 10, "ten": 10,
+    # "mehr" numbers on (6–10, 11–15, …), and a named solution joins the list: every number a list can reach
+    **{str(n): n for n in range(6, MAX_SHOWN + 1)},
 }
 _NUM = "|".join(sorted(ORDINALS, key=len, reverse=True))
 PATTERNS = {
@@ -70,11 +77,13 @@ LIKE = re.compile(r"\b(so ?was wie|so etwas wie|ähnlich\w* wie|vergleichbar\w* 
 NEW_TOPIC = re.compile(r"^\W*(andere|neue|ganz andere|noch eine|other|another|new|different) (frage|thema|question|topic)\b")
 POINTS_BACK = re.compile(r"^\W*(gibt'?s|gibts|gibt es|habt ihr|hast du|haben sie|is there|are there|any)\s+"
                          r"(da|dazu|davon|dafür|sowas|so was|auch|anything|something)\b")
-WANTS_DETAILS = re.compile(r"\b(mehr dazu|genauer|erzähl|details?|tell me more|more about|more on|show me|zeig mir)\b")
+WANTS_DETAILS = re.compile(r"\b(mehr dazu|genauer|erzähl\w*|details?|tell me more|more about|more on|show me|zeig mir|"
+                           r"wie funktionier\w*|was mach\w*|how does|how do they|what do they)\b")
 QUESTION = re.compile(r"\?\s*$|^\W*(wie|was|warum|wieso|woran|wer|wo|how|what|why|who|where)\b")
-FOLLOW_UP_START = re.compile(r"^\W*(und|aber|eher|lieber|auch|mit|ohne|nur|was ist mit|wie wäre es mit|and|but|rather|what about|how about|or)\b")
+FOLLOW_UP_START = re.compile(r"^\W*(und|aber|eher|lieber|auch|mit|ohne|nur|was ist mit|wie wäre es mit|and|but|rather|"
+                             r"what about|how about|or|only|just)\b")
 MAX_FOLLOW_UP_WORDS = 7
-MAX_SHOWN = 100  # "mehr" pages through at most this many results per topic
+MAX_NAMED_CANDIDATES = 3  # a name shared by more records than this names none of them
 STATUS_DEPTH = 4  # a status filter in a conversation looks at the best 4 × limit matches of the topic ("welche davon …")
 
 
@@ -151,6 +160,15 @@ MAX_CONTEXT_CHARS = 300
 WHAT_IS = re.compile(r"\b(was (ist|sind|macht|genau macht|hat \w+ (genau )?gemacht)|wie (geht|läuft|funktioniert) (das|es) mit|"
                      r"what'?s|what is|what does|how does|and that|und (der|die|das|dieser|diese|dieses))\b")
 
+# A question about one solution, which may name it: "was ist …", "mehr zu …", "ähnlich wie …", "wer betreut …".
+ABOUT_NAMED = re.compile("|".join(p.pattern for p in (WHAT_IS, LIKE, WANTS_DETAILS, CONTACT, COSTS, SINCE, PARTNERS)))
+# A kind of thing rather than one shown solution: "so Notrufsäulen oder sowas", "so gesicherte Boxen".
+KIND = re.compile(r"^\W*so\s|\b(so ?was|so etwas|oder so|solche\w*|such|something like|that kind of|this kind of)\b")
+WHICH_OF = re.compile(r"^\W*(welche\w* (davon|dieser|von denen|von diesen|von den\w*)|which (ones? )?(of|among) "
+                      r"(these|those|them|the results))\b")
+# "Coworking im Ort, gibts das?": points back at the topic at the end of the message.
+POINTS_BACK_END = re.compile(r"\b(gibt'?s|gibts|gibt es|habt ihr|haben sie|is there|are there)\s+"
+                             r"(das|sowas|so was|so etwas|da was|dazu was|auch|that|anything like that)(\s+auch)?\W*$")
 ANAPHORA = re.compile(r"\b(da|davon|dafür|dazu|damit|dort|so ?was|solche\w*|diese\w*|welche\w*|those|these|them|there)\b")
 ABOUT_ONE = ("details", "similar", "contact", "costs")
 ORDINAL_ANY = re.compile(rf"(?<![\w.,])({_NUM})(?![\w.,])")
@@ -161,10 +179,14 @@ def _follow_up(intent: Intent, text: str, words: list[str], references: tuple[in
     short = len(words) <= MAX_FOLLOW_UP_WORDS
     if NEW_TOPIC.search(text):
         return Turn("new")  # "Andere Frage: …"
-    if POINTS_BACK.search(text):
-        return Turn("refine")  # "gibts da was mit Lieferservice vom Händler im Ort?"
-    if intent.name in ("new", "off_topic") and len(references) == 1 and (
-            short or QUESTION.search(text) or WANTS_DETAILS.search(text)):
+    if POINTS_BACK.search(text) or POINTS_BACK_END.search(text):
+        return Turn("refine")  # "gibts da was mit Lieferservice vom Händler im Ort?", "Coworking im Ort, gibts das?"
+    if WHICH_OF.search(text) and not references and intent.name in ABOUT_ONE:
+        return Turn("refine")  # "welche davon messen den Lärm?": a filter on the topic, not one result
+    if KIND.search(text) and intent.name in ("new", "refine", "details", "off_topic"):
+        return Turn("refine")  # a kind of solution, not one of those shown
+    if len(references) == 1 and (WANTS_DETAILS.search(text) or intent.name in ("new", "off_topic") and (
+            short or QUESTION.search(text))):
         # "was ist LiSA in Marburg?", "wie geht das mit den Stromzählern in Duisburg?": about one shown result
         return Turn("details", references[0])
     if intent.name == "new":
@@ -175,8 +197,8 @@ def _follow_up(intent: Intent, text: str, words: list[str], references: tuple[in
         return Turn("context")  # "wir sind eine Gemeinde mit 8000 Einwohnern": kept in the state
     if intent.name == "off_topic":
         return Turn("unclear")  # inside a conversation: ask back, keep the thread
-    if intent.name in ("status", "more"):
-        return Turn(intent.name)  # type: ignore[arg-type]  # both are turn kinds
+    if intent.name in ("status", "more", "help", "greeting", "thanks"):
+        return Turn(intent.name)  # type: ignore[arg-type]  # all are turn kinds
     if intent.name in ABOUT_ONE:
         return _about_one(intent.name, text, references)  # type: ignore[arg-type]  # ABOUT_ONE holds turn kinds
     return Turn("new")
@@ -209,7 +231,7 @@ def resolve_references(message: str, shown: list[RecordDict]) -> tuple[int, ...]
         return ()
     scores = []
     for number, record in enumerate(shown, start=1):
-        place = {t for t in _tokens(str(record.get("municipality", ""))) if t not in PLACE_WORDS}
+        place = {t for t in _tokens(str(record.get("municipality", ""))) if t not in PLACE_WORDS and t not in FILLER}
         title = {t for t in _tokens(str(record.get("title", ""))) if len(t) >= MIN_TITLE_WORD and t not in TITLE_WORDS}
         hits = len(place & tokens) * 2 + sum(1 for t in title if any(_same_word(t, w) for w in tokens))
         scores.append((hits, number))
@@ -217,11 +239,54 @@ def resolve_references(message: str, shown: list[RecordDict]) -> tuple[int, ...]
     return tuple(number for score, number in scores if score == best) if best else ()
 
 
+class RecordNames:
+    """Finds the one record of the whole atlas a message names by a rare word of its title or place ("was ist dieser
+    Lärmomat in Berlin?", "gibts was Vergleichbares zu DIPAS?"), for questions about a solution that is not on screen.
+
+    A word of a title or place names records when at most MAX_NAME_RECORDS records use it anywhere in their text:
+    project names, acronyms and small towns, not the everyday words of planning ("Karte", "Lärm", "Quartier") that
+    a new challenge or a question about everything shown uses.
+    """
+
+    MAX_NAME_RECORDS = 2
+
+    def __init__(self, records: list[RecordDict]) -> None:
+        self.ids = [str(r["id"]) for r in records]
+        used: dict[str, set[int]] = {}  # word stem -> the records using it ("Plattform" and "Plattformen" alike)
+        for row, record in enumerate(records):
+            text = " ".join(str(record.get(f, "")) for f in ("title", "municipality", "summary", "description"))
+            for word in set(_tokens(f"{text} {' '.join(record.get('challenges', []))}")):
+                used.setdefault(stem(word), set()).add(row)
+        self.names: dict[str, list[int]] = {}
+        for row, record in enumerate(records):
+            for word in set(_tokens(f"{record.get('title', '')} {record.get('municipality', '')}")):
+                if len(word) >= 4 and word not in STOPWORDS and word not in FILLER and word not in PLACE_WORDS \
+                        and word not in TITLE_WORDS and len(used[stem(word)]) <= self.MAX_NAME_RECORDS:
+                    self.names.setdefault(word, []).append(row)
+
+        self.by_start: dict[str, list[str]] = {}  # names by their first letters, for inflected forms
+        for word in self.names:
+            self.by_start.setdefault(word[:NAME_START], []).append(word)
+
+    def named(self, message: str) -> list[str]:
+        """The ids of the records the message names best (more than one on a tie; none if it names none)."""
+        scores: dict[int, int] = {}
+        for token in set(_tokens(message)):
+            words = {token} & self.names.keys() if len(token) < MIN_TITLE_WORD else \
+                {w for w in self.by_start.get(token[:NAME_START], ()) if _same_word(w, token)}
+            for word in words:
+                for row in self.names[word]:
+                    scores[row] = scores.get(row, 0) + 1
+        best = max(scores.values(), default=0)
+        return [self.ids[row] for row, score in sorted(scores.items()) if score == best]
+
+
 PLACE_WORDS = frozenset("landkreis kreis stadt gemeinde region und u a modellstädte modellstaedte am an der im in bei vier "
                         "drei zwei mehrere kommunen quartier ile land".split())
 TITLE_WORDS = frozenset("digitale digitaler digitales digital smarte smarter smart plattform stadt quartier innenstadt "
                         "gewerbegebiet projekt lösung loesung".split())
 MIN_TITLE_WORD = 6
+NAME_START = MIN_TITLE_WORD - 1  # _same_word needs both words this long, so they share this many first letters
 
 
 def _tokens(text: str) -> list[str]:
@@ -235,9 +300,24 @@ def _same_word(a: str, b: str) -> bool:
     return a == b or (a.startswith(b) and len(a) - len(b) <= 3) or (b.startswith(a) and len(b) - len(a) <= 3)
 
 
-FILLER = frozenset("und aber eher lieber auch was ist mit wie wäre es im in der die das den dem ein eine einem einer für zum zur "
+FILLER = frozenset("als statt nicht sondern than instead not mich mein meine meinen "
+                   "und aber eher lieber auch was ist mit wie wäre es im in der die das den dem ein eine einem einer für zum zur "
                    "bei uns unser unserem unseren bitte nur mal bloß and but rather what about how the a an in for our please "
                    "or only just".split())
+
+
+# "A rather than B" / "A statt B" names A; "nicht B, sondern A" names A.
+RATHER_THAN = re.compile(r"\b(als|statt|anstatt|anstelle|instead of|rather than|not)\b", re.I)
+BUT_RATHER = re.compile(r"\b(sondern|but rather)\b", re.I)
+
+
+def _preferred_part(message: str) -> str:
+    """The part of a message that names what the planner wants, when it contrasts two things."""
+    if match := BUT_RATHER.search(message):
+        return message[match.end():]
+    if match := RATHER_THAN.search(message):
+        return message[: match.start()]
+    return message
 
 
 def _only_names(words: list[str], detected: list[str]) -> bool:
@@ -272,6 +352,7 @@ class Conversation:
         self.limit = limit
         self.intents = intents
         self.max_challenge_chars = max_challenge_chars
+        self.names = RecordNames(searcher.artifact.records)
 
     def reply(self, request: ChatRequest) -> ChatResponse:
         turn_in = self._understand(request)
@@ -302,11 +383,19 @@ class Conversation:
         state = state.model_copy(update=update)
         understanding = self.searcher.understanding
         spaces = understanding.detect_space_types(request.message)
-        themes = understanding.detect_themes(request.message)
+        if len(spaces) > 1:  # "eher Gewerbegebiet als Innenstadt", "nicht die Innenstadt, sondern das Quartier"
+            spaces = understanding.detect_space_types(_preferred_part(request.message)) or spaces
+        themes = understanding.detect_themes(request.message, whole_words=True)
         shown = [record for rid in state.shown if (record := self.searcher.get(rid)) is not None]
         references = resolve_references(request.message, shown)
+        named = self._named(request.message, state) if state.challenge and not references else None
+        if named is not None:
+            references = (named[0],)
         intent_of = self._intent_of(state)
         turn = classify(request.message, state, spaces, themes, intent_of, references)
+        if named is not None and turn.number == named[0] > len(state.shown):
+            # A solution of the atlas that was not on screen, named in a question about it: it joins the list.
+            state = state.model_copy(update={"shown": [*state.shown, named[1]]})
         if turn.kind == "unclear" and not self.searcher.search(request.message, limit=1).no_match:
             # The turn classifier took it for small talk, but the domain detector sees a planning question.
             text = " ".join(request.message.lower().split())
@@ -314,6 +403,20 @@ class Conversation:
         return _TurnInput(request=request, state=state, presenter=self.presenters[language], spaces=spaces, themes=themes,
                           turn=turn,
                           notes={"stale": stale, "other_language": detected_language not in self.presenters})
+
+    def _named(self, message: str, state: ConversationState) -> tuple[int, str] | None:
+        """A solution of the atlas named in a question about it: the number it has on screen, or would get when added
+        to what is shown, and its id."""
+        text = " ".join(message.lower().split())
+        if FOLLOW_UP_START.search(text) or not ABOUT_NAMED.search(text) or len(state.shown) >= MAX_SHOWN:
+            return None
+        candidates = self.names.named(message)
+        if not candidates or len(candidates) > MAX_NAMED_CANDIDATES:
+            return None
+        # On a tie ("the Bad Vilbel portal": a place and a title word of two records), the one nearer the topic.
+        record_id = max(candidates, key=lambda rid: self.searcher.hit_for(rid, state.challenge).score)
+        number = state.shown.index(record_id) + 1 if record_id in state.shown else len(state.shown) + 1
+        return number, record_id
 
     # Turns answered from a template alone, without a search.
     def _no_topic(self, t: _TurnInput) -> ChatResponse:

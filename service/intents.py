@@ -20,7 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from indexer.domain import load_negatives
 from service.search import QueryEncoder
 
-INTENTS = ("new", "refine", "context", "status", "details", "similar", "more", "contact", "costs", "off_topic")
+INTENTS = ("new", "refine", "context", "status", "details", "similar", "more", "contact", "costs", "help", "off_topic")
 MAX_CHALLENGE_EXAMPLES = 300  # challenge phrases from the index used as "new" examples (evenly spaced, deterministic)
 MAX_OFF_TOPIC_EXAMPLES = 150  # everyday questions from the detector's negatives (indexer/data/off_topic.txt)
 
@@ -63,7 +63,7 @@ class IntentClassifier:
             sample = challenge_vectors[::step][:MAX_CHALLENGE_EXAMPLES]
             vectors = np.vstack([vectors, sample])
             labels += ["new"] * len(sample)
-        self.model = LogisticRegression(C=10.0, max_iter=2000, class_weight="balanced", random_state=0)
+        self.model = LogisticRegression(C=3.0, max_iter=2000, class_weight="balanced", random_state=0)
         self.model.fit(vectors, labels)
 
     def classify(self, message: str) -> Intent:

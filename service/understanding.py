@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from rapidfuzz.distance import DamerauLevenshtein
@@ -23,6 +22,7 @@ MIN_SUFFIX_MATCH = 8
 # Shorter synonyms must match a whole word (plus a plural/case ending) – "City" but not "Citrus".
 MIN_PREFIX_MATCH = 6
 ENDINGS = ("", "s", "n", "e", "en", "es", "er", "ern")
+WORD_CACHE_SIZE = 1 << 16  # words whose space-type and theme matches are kept (cleared when full)
 MIN_TYPO_MATCH = 9  # synonyms this long also match with one letter wrong, missing, extra or swapped
 # Compounds that end in a space-type word but are not about that space type.
 FALSE_HEADS = ("rechenzentrum", "datenzentrum", "gesundheitszentrum", "rechenzentren", "bildungszentrum", "logistikzentrum",
@@ -38,25 +38,25 @@ def _variants(text: str) -> set[str]:
 class _Term:
     words: tuple[str, ...]
 
-    def matches(self, tokens: list[str]) -> bool:
+    def matches(self, tokens: list[str], whole_words: bool = False) -> bool:
         n = len(self.words)
         for i in range(len(tokens) - n + 1):
             window = tokens[i : i + n]
             if window[:-1] != list(self.words[:-1]):
                 continue
-            if _word_matches(window[-1], self.words[-1], single=n == 1):
+            if _word_matches(window[-1], self.words[-1], n == 1, whole_words):
                 return True
         return False
 
 
-@lru_cache(maxsize=1 << 17)
-def _word_matches(token: str, word: str, single: bool) -> bool:
-    """Whether a token of the text is this synonym word (cached: a question's words are checked against every
-    synonym of every space type and theme, and the same words come back turn after turn)."""
+def _word_matches(token: str, word: str, single: bool, whole_words: bool = False) -> bool:
+    """Whether a token of the text is this synonym word (with ``whole_words``: give or take an inflection ending)."""
     if token in FALSE_HEADS:
         return False
     if any(token == word + ending for ending in ENDINGS):
         return True
+    if whole_words:
+        return False
     if len(word) >= MIN_PREFIX_MATCH and token.startswith(word):
         return True  # inflections and compounds with the word in front: "innenstadtleerstand"
     if single and len(word) >= MIN_SUFFIX_MATCH and any(token.endswith(word + ending) for ending in ENDINGS):
@@ -71,6 +71,7 @@ class Understanding:
     def __init__(self, taxonomy: dict[str, dict[str, dict[str, Any]]]) -> None:
         self.space_types = self._compile(taxonomy.get("space_types", {}))
         self.themes = self._compile(taxonomy.get("themes", {}))
+        self._word_cache: dict[tuple[int, str, bool], frozenset[str]] = {}
 
     @staticmethod
     def _compile(entries: dict[str, dict[str, Any]]) -> dict[str, list[_Term]]:
@@ -90,18 +91,38 @@ class Understanding:
     def _tokens(text: str) -> list[list[str]]:
         return [TOKEN.findall(variant) for variant in _variants(text)]
 
-    def _detect(self, table: dict[str, list[_Term]], text: str) -> list[str]:
+    def _detect(self, table: dict[str, list[_Term]], text: str, whole_words: bool = False) -> list[str]:
         token_lists = self._tokens(text)
+        # One-word synonyms (most of them) are looked up per distinct word, and a word's matches are kept: the same
+        # words come back turn after turn (the topic is searched again with each refinement).
+        found = {slug for tokens in token_lists for token in set(tokens)
+                 for slug in self._one_word_matches(table, token, whole_words)}
         return [slug for slug, terms in table.items()
-                if any(term.matches(tokens) for term in terms for tokens in token_lists)]
+                if slug in found or any(term.matches(tokens, whole_words) for term in terms if len(term.words) > 1
+                                        for tokens in token_lists)]
+
+    def _one_word_matches(self, table: dict[str, list[_Term]], token: str, whole_words: bool) -> frozenset[str]:
+        key = (id(table), token, whole_words)  # the table lives as long as this object
+        if (slugs := self._word_cache.get(key)) is None:
+            if len(self._word_cache) >= WORD_CACHE_SIZE:
+                self._word_cache.clear()
+            slugs = frozenset(slug for slug, terms in table.items()
+                              if any(len(t.words) == 1 and _word_matches(token, t.words[0], True, whole_words)
+                                     for t in terms))
+            self._word_cache[key] = slugs
+        return slugs
 
     def detect_space_types(self, text: str) -> list[str]:
         """Space types the text names, in taxonomy order."""
         return self._detect(self.space_types, text)
 
-    def detect_themes(self, text: str) -> list[str]:
-        """Themes the text names by label or synonym, in taxonomy order."""
-        return self._detect(self.themes, text)
+    def detect_themes(self, text: str, whole_words: bool = False) -> list[str]:
+        """Themes the text names by label or synonym, in taxonomy order.
+
+        With ``whole_words``, only whole words count (plus an inflection ending): "Klimaanpassung" and "Tourismus-Sachen"
+        name a theme, but "Fahrgemeinschaften" does not name Gemeinschaft, nor "Wasserstoff" Wasser.
+        """
+        return self._detect(self.themes, text, whole_words)
 
 
 # ---- what a planner says about their municipality ("wir sind eine Gemeinde mit 8000 Einwohnern in Bayern") ----

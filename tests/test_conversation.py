@@ -421,3 +421,48 @@ def test_asking_what_a_named_result_is_opens_its_details() -> None:
     for message in ("was ist dieser Lärmomat in Berlin?", "what's Schaddel in Kassel?", "und das Portal aus Bad Vilbel"):
         assert classify(message, running, [], [], None, (2,)) == Turn("details", 2), message
     assert classify("was ist dieser Lärmomat?", running, [], [], None, (1, 2)).kind != "details"  # two could be meant
+
+
+def test_records_are_named_by_their_rare_words_only() -> None:
+    from service.conversation import RecordNames
+
+    def record(rid: str, title: str, place: str, text: str) -> dict[str, Any]:
+        return {"id": rid, "title": title, "municipality": place, "summary": text, "description": text, "challenges": []}
+
+    names = RecordNames([  # type: ignore[list-item]
+        record("a", "On-Demand-Verkehr „Schaddel“", "Kassel", "Eine Karte zeigt die Haltepunkte."),
+        record("b", "Digitale Karte der Baustellen", "Bamberg", "Die Karte zeigt Baustellen."),
+        record("c", "Karte für Leerstände", "Kassel", "Eine Karte der Leerstände."),
+        record("d", "Sensorkarte", "Ulm", "Eine Karte mit Sensoren."),
+    ])
+    assert names.named("was ist Schaddel?") == ["a"]
+    assert names.named("was ist Schaddel in Kassel?") == ["a"]  # two words name it, the town alone names two
+    assert names.named("und das in Bamberg?") == ["b"]
+    assert sorted(names.named("die aus Kassel")) == ["a", "c"]  # a tie, left to the caller
+    assert names.named("was kostet so eine Karte?") == []  # an everyday word names nothing
+
+
+def test_a_solution_named_but_not_on_screen_is_opened_and_joins_the_list(chat: Chat, atlas_client: TestClient) -> None:
+    first = chat.say("In unserer Fußgängerzone stehen immer mehr Läden leer.")
+    assert "kassel-schaddel-on-demand-gewerbegebiete" not in ids(first)
+    record = atlas_client.get("/api/solutions/kassel-schaddel-on-demand-gewerbegebiete").json()
+    named = chat.say("was ist eigentlich dieses Schaddel in Kassel?")
+    assert named["turn"] == "details" and record["title"] in named["message"]
+    assert chat.state["shown"] == [*ids(first), record["id"]]  # type: ignore[index]  # it joins the list as number 6
+    again = chat.say("Details zu Nummer 6")
+    assert again["turn"] == "details" and record["title"] in again["message"]
+    assert chat.state["challenge"] == "In unserer Fußgängerzone stehen immer mehr Läden leer."  # type: ignore[index]
+    costs = chat.say("was kostet so eine Karte ungefähr?")  # an everyday word: about what is shown, nothing added
+    assert costs["turn"] == "costs" and len(chat.state["shown"]) == 6  # type: ignore[index]
+
+
+def test_a_contrast_names_the_wanted_space_type_and_a_trailing_question_points_back(chat: Chat) -> None:
+    topic = chat.say("Uns fehlen Ideen gegen Hitze und Starkregen.")
+    preferred = chat.say("nicht die Innenstadt, sondern das Gewerbegebiet")
+    assert preferred["turn"] == "space_type" and chat.state["space_type"] == "gewerbegebiet"  # type: ignore[index]
+    preferred = chat.say("lieber das Quartier statt der Innenstadt")
+    assert preferred["turn"] == "space_type" and chat.state["space_type"] == "quartier"  # type: ignore[index]
+    refined = chat.say("Zisternen mit Sensoren, gibt es das?")
+    assert refined["turn"] == "refine" and refined["results"]
+    assert chat.state["challenge"].startswith("Uns fehlen Ideen gegen Hitze")  # type: ignore[index]
+    assert topic["results"]

@@ -30,3 +30,15 @@ def understanding() -> Understanding:
 )
 def test_space_types_detected(understanding: Understanding, text: str, expected: list[str]) -> None:
     assert understanding.detect_space_types(text) == expected
+
+
+def test_whole_words_only_when_asked(understanding: Understanding) -> None:
+    """A follow-up changes the theme only when it names one as a word: compounds that merely contain a theme word
+    ("Fahrgemeinschaften", "Wasserstoff") are refinements, while search still reads them as before."""
+    assert "soziales" in understanding.detect_themes("was mit Fahrgemeinschaften")
+    assert "soziales" not in understanding.detect_themes("was mit Fahrgemeinschaften", whole_words=True)
+    assert "wasser_umwelt" not in understanding.detect_themes("eher Wasserstoff", whole_words=True)
+    assert understanding.detect_themes("nur Tourismus-Sachen", whole_words=True) == ["tourismus"]
+    assert understanding.detect_themes("climate adaptation only", whole_words=True) == ["klimaanpassung"]
+    # the word cache gives the same answers the second time
+    assert understanding.detect_themes("was mit Fahrgemeinschaften") == understanding.detect_themes("was mit Fahrgemeinschaften")
