@@ -28,12 +28,13 @@ ORDINALS = {
     "3": 3, "drei": 3, "dritte": 3, "dritten": 3, "dritter": 3, "drittes": 3, "third": 3, "three": 3,
     "4": 4, "vier": 4, "vierte": 4, "vierten": 4, "vierter": 4, "viertes": 4, "fourth": 4, "four": 4,
     "5": 5, "fünf": 5, "fuenf": 5, "fünfte": 5, "fünften": 5, "fünfter": 5, "fünftes": 5, "fifth": 5, "five": 5,
-    "sechs": 6, "sechste": 6, "sechsten": 6, "sixth": 6, "six": 6, "sieben": 7, "siebte": 7, "siebten": 7, "seventh": 7,
-    "seven": 7, "acht": 8, "achte": 8, "achten": 8, "eighth": 8, "eight": 8, "neun": 9, "neunte": 9, "neunten": 9,
-    "ninth": 9, "nine": 9, "zehn": 10, "zehnte": 10, "zehnten": 10, "tenth": 10, "ten": 10,
-    # "mehr" numbers on (6–10, 11–15, …), and a named solution joins the list: every number a list can reach
-    **{str(n): n for n in range(6, MAX_SHOWN + 1)},
+    # "mehr" numbers on (6–10, …) and a named solution joins the list: ordinals beyond 5, and "Nummer 7" (NUMBERED);
+    # not "sechs" or "30", which free text uses ("30 km bis zur nächsten Praxis")
+    "sechste": 6, "sechsten": 6, "sixth": 6, "siebte": 7, "siebten": 7, "seventh": 7, "achte": 8, "achten": 8,
+    "eighth": 8, "neunte": 9, "neunten": 9, "ninth": 9, "zehnte": 10, "zehnten": 10, "tenth": 10,
 }
+NUMBERED = re.compile(rf"(?:\bnr\.?|\bnummer|\bnumber|#)\s*(\d{{1,{len(str(MAX_SHOWN))}}})\b")
+SIMILAR_WORD = re.compile(r"\b(ähnlich\w*|vergleichbar\w*|similar|like)\b")
 _NUM = "|".join(sorted(ORDINALS, key=len, reverse=True))
 PATTERNS = {
     "reset": re.compile(r"^\W*((nee|nein|ok|okay|also|gut)\W+)?(doch\s+)?(noch ?mal\s+)?(ganz\s+)?(neu anfangen|von vorn[e]?"
@@ -135,6 +136,8 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
             return _about_one("since", text, references)
         if PARTNERS.search(text):
             return _about_one("partners", text, references)
+        if match := NUMBERED.search(text):  # "Details zu Nummer 7" (1–5 and ordinals are matched above)
+            return Turn("similar" if SIMILAR_WORD.search(text) else "details", int(match.group(1)))
         if LIKE.search(text) and len(references) == 1:
             return Turn("similar", references[0])
         if WHAT_IS.search(text) and len(references) == 1:
@@ -213,7 +216,7 @@ def _new_or_refine(text: str, short: bool) -> Turn:
 def _about_one(kind: TurnKind, text: str, references: tuple[int, ...]) -> Turn:
     """A question about one shown result: the one it names by number, place or title, else ask which (contact and
     costs may be about everything shown)."""
-    if numbers := [ORDINALS[m] for m in ORDINAL_ANY.findall(text)]:
+    if numbers := [ORDINALS[m] for m in ORDINAL_ANY.findall(text)] + [int(m) for m in NUMBERED.findall(text)]:
         return Turn(kind, numbers[0])  # "zeig mir die zweite genauer", "was kostet Nummer 3?"
     if len(references) == 1:
         return Turn(kind, references[0])

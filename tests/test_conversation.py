@@ -466,3 +466,17 @@ def test_a_contrast_names_the_wanted_space_type_and_a_trailing_question_points_b
     assert refined["turn"] == "refine" and refined["results"]
     assert chat.state["challenge"].startswith("Uns fehlen Ideen gegen Hitze")  # type: ignore[index]
     assert topic["results"]
+
+
+def test_numbers_beyond_the_first_five_only_when_they_number_a_result() -> None:
+    from service.conversation import Turn, classify
+    from service.schemas import ConversationState
+
+    running = ConversationState(challenge="Leerstand", shown=[f"r{n}" for n in range(10)])
+    assert classify("Details zu Nummer 7", running, [], []) == Turn("details", 7)
+    assert classify("zur achten bitte", running, [], []) == Turn("details", 8)
+    assert classify("ähnliche wie Nr. 9", running, [], []) == Turn("similar", 9)
+    assert classify("was kostet #6?", running, [], []) == Turn("costs", 6)
+    for message in ("Wir haben mehr als 20 Leerstände in 12 Straßen.", "Bei uns fahren die Leute mehr als 30 km zum Arzt."):
+        assert classify(message, running, [], []).kind == "new", message
+        assert classify(message, ConversationState(), [], []).kind == "new", message
