@@ -84,7 +84,7 @@ QUESTION = re.compile(r"\?\s*$|^\W*(wie|was|warum|wieso|woran|wer|wo|how|what|wh
 FOLLOW_UP_START = re.compile(r"^\W*(und|aber|eher|lieber|auch|mit|ohne|nur|was ist mit|wie wäre es mit|and|but|rather|"
                              r"what about|how about|or|only|just)\b")
 MAX_FOLLOW_UP_WORDS = 7
-MAX_NAMED_CANDIDATES = 3  # a name shared by more records than this names none of them
+MAX_NAMED_CANDIDATES = 6  # a name shared by more records than this names none of them
 STATUS_DEPTH = 4  # a status filter in a conversation looks at the best 4 × limit matches of the topic ("welche davon …")
 
 
@@ -248,10 +248,12 @@ class RecordNames:
 
     A word of a title or place names records when at most MAX_NAME_RECORDS records use it anywhere in their text:
     project names, acronyms and small towns, not the everyday words of planning ("Karte", "Lärm", "Quartier") that
-    a new challenge or a question about everything shown uses.
+    a new challenge or a question about everything shown uses; a town names its records when it has a few. Several
+    records named equally well are left to the caller, which takes the one nearest the topic.
     """
 
     MAX_NAME_RECORDS = 2
+    MAX_PLACE_RECORDS = 6  # a town with more records than this (Berlin, Hamburg) names none of them on its own
 
     def __init__(self, records: list[RecordDict]) -> None:
         self.ids = [str(r["id"]) for r in records]
@@ -266,7 +268,14 @@ class RecordNames:
                 if len(word) >= 4 and word not in STOPWORDS and word not in FILLER and word not in PLACE_WORDS \
                         and word not in TITLE_WORDS and len(used[stem(word)]) <= self.MAX_NAME_RECORDS:
                     self.names.setdefault(word, []).append(row)
-
+        places: dict[str, list[int]] = {}  # a town names its few records ("Was hat Einbeck genau gemacht?")
+        for row, record in enumerate(records):
+            for word in set(_tokens(str(record.get("municipality", "")))):
+                if word not in STOPWORDS and word not in FILLER and word not in PLACE_WORDS:
+                    places.setdefault(word, []).append(row)
+        for word, rows in places.items():
+            if len(rows) <= self.MAX_PLACE_RECORDS:
+                self.names[word] = sorted(set(self.names.get(word, [])) | set(rows))
         self.by_start: dict[str, list[str]] = {}  # names by their first letters, for inflected forms
         for word in self.names:
             self.by_start.setdefault(word[:NAME_START], []).append(word)
@@ -416,8 +425,9 @@ class Conversation:
         candidates = self.names.named(message)
         if not candidates or len(candidates) > MAX_NAMED_CANDIDATES:
             return None
-        # On a tie ("the Bad Vilbel portal": a place and a title word of two records), the one nearer the topic.
-        record_id = max(candidates, key=lambda rid: self.searcher.hit_for(rid, state.challenge).score)
+        # On a tie ("the Bad Vilbel portal": a place and a title word of two records; "Einbeck": a town with four),
+        # the one nearest the topic.
+        record_id = self.searcher.nearest(candidates, state.challenge)
         number = state.shown.index(record_id) + 1 if record_id in state.shown else len(state.shown) + 1
         return number, record_id
 

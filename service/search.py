@@ -204,6 +204,11 @@ class Searcher:
         score = float(self.artifact.index.reconstruct(row) @ vector)
         return Hit(self.artifact.records[row], score, phrase, phrase_score)
 
+    def nearest(self, solution_ids: list[str], query: str) -> str:
+        """Of these records, the one whose vector is closest to the query's."""
+        vector = self.embedder.encode_queries([query])[0]
+        return max(solution_ids, key=lambda rid: float(self.artifact.index.reconstruct(self.by_id[rid]) @ vector))
+
     def similar(self, solution_id: str, limit: int = 5, exclude: set[str] | None = None,
                 space_type: str | None = None) -> SearchResult:
         """Records closest to a given record (its stored vector is the query)."""

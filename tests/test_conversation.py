@@ -480,3 +480,11 @@ def test_numbers_beyond_the_first_five_only_when_they_number_a_result() -> None:
     for message in ("Wir haben mehr als 20 Leerstände in 12 Straßen.", "Bei uns fahren die Leute mehr als 30 km zum Arzt."):
         assert classify(message, running, [], []).kind == "new", message
         assert classify(message, ConversationState(), [], []).kind == "new", message
+
+
+def test_a_town_with_a_few_records_names_the_one_nearest_the_topic(chat: Chat) -> None:
+    chat.say("In unserer Fußgängerzone stehen immer mehr Läden leer.")
+    chat.say("Welche davon sind schon dauerhaft im Betrieb?")
+    assert "einbeck-leerstandsmanagement" not in chat.state["shown"]  # type: ignore[index]  # filtered away
+    einbeck = chat.say("Was hat Einbeck genau gemacht?")  # Einbeck has four records in the atlas
+    assert einbeck["turn"] == "details" and [r["id"] for r in einbeck["results"]] == ["einbeck-leerstandsmanagement"]
