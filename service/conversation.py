@@ -453,9 +453,10 @@ class Conversation:
         if turn.number is not None and turn.number > len(state.shown):
             return self._respond(presenter, state, "unknown_number", [], notes=t.notes, number=turn.number,
                                  suggestions=presenter.result_suggestions(state, False))
-        numbers = [turn.number] if turn.number else list(range(1, len(state.shown) + 1))[-self.limit:]
+        focus = state.focus if state.focus and state.focus <= len(state.shown) else None
+        numbers = [turn.number or focus] if turn.number or focus else list(range(1, len(state.shown) + 1))[-self.limit:]
         entries = [presenter.entry(number, record) for number in numbers
-                   if (record := self.searcher.get(state.shown[number - 1])) is not None]
+                   if number and (record := self.searcher.get(state.shown[number - 1])) is not None]
         if turn.kind == "contact":
             for entry in entries:  # municipalities that did something similar: peers to ask, too
                 entry["peers"] = self._peers(entry["record"])
@@ -551,7 +552,7 @@ class Conversation:
         items = presenter.items(result, offset=len(state.shown) if exclude else 0)
         shown = ((state.shown if exclude else []) + [i.id for i in items])[-MAX_SHOWN:]
         ask = self._should_ask_space_type(state, result, t.spaces, t.request)
-        state = state.model_copy(update={"shown": shown, "asked_space_type": state.asked_space_type or ask})
+        state = state.model_copy(update={"shown": shown, "asked_space_type": state.asked_space_type or ask, "focus": None})
         template = "ask_space_type" if ask else RESULT_TEMPLATES.get(kind, "answer")
         return self._respond(presenter, state, template, items, result=result, notes=t.notes,
                              suggestions=presenter.result_suggestions(state, ask))
@@ -600,6 +601,7 @@ class Conversation:
             record = self.searcher.get(record_id)
             hit = self.searcher.hit_for(record_id, state.challenge)
             item = presenter.item(hit, state.space_type, number)
+            state = state.model_copy(update={"focus": number})  # "wer ist da Ansprechpartner?" is about this one now
             return self._respond(presenter, state, "details", [item], notes=notes, record=record, number=number,
                                  suggestions=presenter.result_suggestions(state, False))
         result = self.searcher.similar(record_id, limit=self.limit, exclude=set(state.shown),
@@ -607,7 +609,7 @@ class Conversation:
         items = presenter.items(result)
         reference = self.searcher.get(record_id)
         # The similar ones are numbered afresh, so "Details zu Nummer 2" refers to what is on screen now.
-        state = state.model_copy(update={"shown": [i.id for i in items]})
+        state = state.model_copy(update={"shown": [i.id for i in items], "focus": None})
         return self._respond(presenter, state, "similar", items, notes=notes, record=reference, number=number,
                              suggestions=presenter.result_suggestions(state, False))
 

@@ -95,6 +95,8 @@ class ConversationState(BaseModel):
     language: Literal["de", "en"] = "de"
     context: str = Field("", max_length=300, description="What the planner said about their municipality (size, Land, "
                          "rural or urban); it shapes the following searches.")
+    focus: int | None = Field(None, ge=1, le=200, description="The number of the result last shown in detail: a "
+                              "question that names none (\"wer ist da Ansprechpartner?\") is about this one.")
 
 
 class ChatRequest(Filters):

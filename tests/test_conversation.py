@@ -488,3 +488,17 @@ def test_a_town_with_a_few_records_names_the_one_nearest_the_topic(chat: Chat) -
     assert "einbeck-leerstandsmanagement" not in chat.state["shown"]  # type: ignore[index]  # filtered away
     einbeck = chat.say("Was hat Einbeck genau gemacht?")  # Einbeck has four records in the atlas
     assert einbeck["turn"] == "details" and [r["id"] for r in einbeck["results"]] == ["einbeck-leerstandsmanagement"]
+
+
+def test_after_details_a_question_naming_nothing_is_about_that_result(chat: Chat, atlas_client: TestClient) -> None:
+    first = chat.say("In unserer Fußgängerzone stehen immer mehr Läden leer.")
+    chat.say("zeig mir die zweite genauer")
+    assert chat.state["focus"] == 2  # type: ignore[index]
+    record = atlas_client.get(f"/api/solutions/{ids(first)[1]}").json()
+    contact = chat.say("wer ist da Ansprechpartner?")
+    listed = [line for line in contact["message"].splitlines() if re.match(r"\d+\. ", line)]
+    assert contact["turn"] == "contact" and len(listed) == 1 and listed[0].startswith(f"2. {record['title']}")
+    chat.say("gibt es das auch ohne großes Budget?")  # new results: the focus is gone
+    assert chat.state["focus"] is None  # type: ignore[index]
+    contact = chat.say("wer ist da Ansprechpartner?")
+    assert len([line for line in contact["message"].splitlines() if re.match(r"\d+\. ", line)]) == 5
