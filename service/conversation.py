@@ -84,6 +84,7 @@ QUESTION = re.compile(r"\?\s*$|^\W*(wie|was|warum|wieso|woran|wer|wo|how|what|wh
 FOLLOW_UP_START = re.compile(r"^\W*(und|aber|eher|lieber|auch|mit|ohne|nur|was ist mit|wie wäre es mit|and|but|rather|"
                              r"what about|how about|or|only|just)\b")
 MAX_FOLLOW_UP_WORDS = 7
+MIN_HELP_PROBABILITY = 0.45  # the learned help intent counts from here ("Was kann man hier so fragen?" 0.87; a lunch tip 0.32)
 MAX_NAMED_CANDIDATES = 6  # a name shared by more records than this names none of them
 STATUS_DEPTH = 4  # a status filter in a conversation looks at the best 4 × limit matches of the topic ("welche davon …")
 
@@ -200,8 +201,10 @@ def _follow_up(intent: Intent, text: str, words: list[str], references: tuple[in
         return Turn("context")  # "wir sind eine Gemeinde mit 8000 Einwohnern": kept in the state
     if intent.name == "off_topic":
         return Turn("unclear")  # inside a conversation: ask back, keep the thread
-    if intent.name in ("status", "more", "help", "greeting", "thanks"):
-        return Turn(intent.name)  # type: ignore[arg-type]  # all are turn kinds
+    if intent.name == "help":  # a weak guess at "how does this work?" is more often small talk: ask back
+        return Turn("help" if intent.probability >= MIN_HELP_PROBABILITY else "unclear")
+    if intent.name in ("status", "more"):
+        return Turn(intent.name)  # type: ignore[arg-type]  # both are turn kinds
     if intent.name in ABOUT_ONE:
         return _about_one(intent.name, text, references)  # type: ignore[arg-type]  # ABOUT_ONE holds turn kinds
     return Turn("new")

@@ -502,3 +502,14 @@ def test_after_details_a_question_naming_nothing_is_about_that_result(chat: Chat
     assert chat.state["focus"] is None  # type: ignore[index]
     contact = chat.say("wer ist da Ansprechpartner?")
     assert len([line for line in contact["message"].splitlines() if re.match(r"\d+\. ", line)]) == 5
+
+
+def test_a_weak_guess_at_help_asks_back() -> None:
+    from service.conversation import classify
+    from service.intents import Intent
+    from service.schemas import ConversationState
+
+    running = ConversationState(challenge="Leerstand in der Innenstadt", shown=["a", "b"])
+    message = "hast du einen Tipp für die Mittagspause hier?"
+    assert classify(message, running, [], [], lambda _: Intent("help", 0.8)).kind == "help"
+    assert classify(message, running, [], [], lambda _: Intent("help", 0.3)).kind == "unclear"
