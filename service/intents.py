@@ -17,7 +17,9 @@ import numpy as np
 import yaml
 from sklearn.linear_model import LogisticRegression
 
+from indexer.build import VectorCache
 from indexer.domain import load_negatives
+from indexer.embedding import Embedder
 from service.search import QueryEncoder
 
 INTENTS = ("new", "refine", "context", "status", "details", "similar", "more", "contact", "costs", "help", "off_topic")
@@ -57,7 +59,10 @@ class IntentClassifier:
         self.embedder = embedder
         texts = [text for name in INTENTS for text in examples.get(name, [])]
         labels = [name for name in INTENTS for _ in examples.get(name, [])]
-        vectors = embedder.encode_queries(texts)
+        model = getattr(embedder, "embedder", embedder)  # the service's batcher wraps the model's Embedder
+        # The phrasings' vectors are kept in the model cache: a restart or hot swap with the same model does not
+        # encode some 800 phrasings again (several seconds of CPU while the old build answers).
+        vectors = VectorCache(model).queries(texts) if isinstance(model, Embedder) else embedder.encode_queries(texts)
         if len(challenge_vectors):
             step = max(1, len(challenge_vectors) // MAX_CHALLENGE_EXAMPLES)
             sample = challenge_vectors[::step][:MAX_CHALLENGE_EXAMPLES]

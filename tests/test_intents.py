@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 from indexer.build import BuildResult
 from indexer.domain import load_negatives
+from indexer.embedding import Embedder
 from service.app import load_searcher
 from service.config import Settings
 from service.intents import INTENTS, IntentClassifier, load_examples
@@ -65,3 +67,26 @@ def test_unknown_intent_in_a_file_is_a_clear_error(tmp_path: Path) -> None:
         (tmp_path / language / "intents.yaml").write_text("refine: [a]\nrefien: [b]\n", encoding="utf-8")
     with pytest.raises(ValueError, match="unbekannte Absicht 'refien'"):
         load_examples(tmp_path)
+
+
+def test_the_phrasings_vectors_come_from_the_model_cache(classifier: IntentClassifier, searcher: Searcher,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    embedder = searcher.embedder.embedder  # type: ignore[attr-defined]  # the model under the service's batcher
+    assert isinstance(embedder, Embedder)
+    encoded: list[int] = []
+    encode = embedder.encode_queries
+
+    def counting(texts: list[str], progress: bool = False) -> np.ndarray:
+        encoded.append(len(texts))
+        return encode(texts, progress=progress)
+
+    monkeypatch.setattr(embedder, "encode_queries", counting)
+    examples = load_examples(ROOT / "prompts")
+    again = IntentClassifier(embedder, examples, searcher.artifact.challenge_vectors)  # a restart or a hot swap
+    assert encoded == []
+    message = "und wer ist da Ansprechpartner?"
+    assert again.classify(message) == classifier.classify(message)
+    encoded.clear()
+    examples["refine"].append("und was ist mit Lastenrädern im Quartier?")  # an editor added a phrasing
+    IntentClassifier(embedder, examples, searcher.artifact.challenge_vectors)
+    assert encoded == [1]
