@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +88,6 @@ def test_the_phrasings_vectors_come_from_the_model_cache(classifier: IntentClass
     message = "und wer ist da Ansprechpartner?"
     assert again.classify(message) == classifier.classify(message)
     encoded.clear()
-    examples["refine"].append("und was ist mit Lastenrädern im Quartier?")  # an editor added a phrasing
+    examples["refine"].append(f"und was ist mit Lastenrädern im Quartier {uuid.uuid4().hex}?")  # an editor added one
     IntentClassifier(embedder, examples, searcher.artifact.challenge_vectors)
     assert encoded == [1]
