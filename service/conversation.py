@@ -34,7 +34,8 @@ ORDINALS = {
     "eighth": 8, "neunte": 9, "neunten": 9, "ninth": 9, "zehnte": 10, "zehnten": 10, "tenth": 10,
 }
 NUMBERED = re.compile(rf"(?:\bnr\.?|\bnummer|\bnumber|#)\s*(\d{{1,{len(str(MAX_SHOWN))}}})\b")
-SIMILAR_WORD = re.compile(r"\b(ähnlich\w*|vergleichbar\w*|similar|like)\b")
+_SIMILAR = r"(ähnlich\w*|vergleichbar\w*|similar|like)"
+SIMILAR_WORD = re.compile(rf"\b{_SIMILAR}\b")
 _NUM = "|".join(sorted(ORDINALS, key=len, reverse=True))
 PATTERNS = {
     "reset": re.compile(r"^\W*((nee|nein|ok|okay|also|gut)\W+)?(doch\s+)?(noch ?mal\s+)?(ganz\s+)?(neu anfangen|von vorn[e]?"
@@ -54,7 +55,7 @@ PATTERNS = {
     # "zur zweiten", "zum dritten bitte", "Nummer 2", "about the second one"
     "details_short": re.compile(rf"^\W*((zu[rm]|über die|über den|about the|on the)\s+(nr\.?\s*|nummer\s*|number\s*)?|"
                                 rf"(nr\.?|nummer|number|#)\s*)({_NUM})\b"),
-    "similar": re.compile(rf"(ähnlich\w*|vergleichbar\w*|similar|like)\b.*?\b(nr\.?\s*|nummer\s*|number\s*|#\s*)?({_NUM})\b"),
+    "similar": re.compile(rf"{_SIMILAR}\b.*?\b(nr\.?\s*|nummer\s*|number\s*|#\s*)?({_NUM})\b"),
     "more": re.compile(r"^\W*(und\s+)?(zeig\w*\s+(mir\s+)?)?(noch\s+)?(n |ein )?(paar|mehr|weitere|andere|more|other|next)"
                        r"(\s+(lösungen|ergebnisse|vorschläge|beispiele|solutions|results|options|bitte|please))?\W*(bitte|please)?\W*$"),
     "status": re.compile(r"\b(nur|only|bloß|ausschließlich)\b.*\b(verstetigt\w*|dauerbetrieb|regelbetrieb|umgesetzt\w*|laufend\w*|"
@@ -266,13 +267,12 @@ class RecordNames:
             for word in set(_tokens(f"{text} {' '.join(record.get('challenges', []))}")):
                 used.setdefault(stem(word), set()).add(row)
         self.names: dict[str, list[int]] = {}
+        places: dict[str, list[int]] = {}  # a town names its few records ("Was hat Einbeck genau gemacht?")
         for row, record in enumerate(records):
             for word in set(_tokens(f"{record.get('title', '')} {record.get('municipality', '')}")):
                 if len(word) >= 4 and word not in STOPWORDS and word not in FILLER and word not in PLACE_WORDS \
                         and word not in TITLE_WORDS and len(used[stem(word)]) <= self.MAX_NAME_RECORDS:
                     self.names.setdefault(word, []).append(row)
-        places: dict[str, list[int]] = {}  # a town names its few records ("Was hat Einbeck genau gemacht?")
-        for row, record in enumerate(records):
             for word in set(_tokens(str(record.get("municipality", "")))):
                 if word not in STOPWORDS and word not in FILLER and word not in PLACE_WORDS:
                     places.setdefault(word, []).append(row)
@@ -457,9 +457,10 @@ class Conversation:
             return self._respond(presenter, state, "unknown_number", [], notes=t.notes, number=turn.number,
                                  suggestions=presenter.result_suggestions(state, False))
         focus = state.focus if state.focus and state.focus <= len(state.shown) else None
-        numbers = [turn.number or focus] if turn.number or focus else list(range(1, len(state.shown) + 1))[-self.limit:]
+        one = turn.number or focus
+        numbers = [one] if one else list(range(1, len(state.shown) + 1))[-self.limit:]
         entries = [presenter.entry(number, record) for number in numbers
-                   if number and (record := self.searcher.get(state.shown[number - 1])) is not None]
+                   if (record := self.searcher.get(state.shown[number - 1])) is not None]
         if turn.kind == "contact":
             for entry in entries:  # municipalities that did something similar: peers to ask, too
                 entry["peers"] = self._peers(entry["record"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from rapidfuzz.distance import DamerauLevenshtein
@@ -22,7 +23,7 @@ MIN_SUFFIX_MATCH = 8
 # Shorter synonyms must match a whole word (plus a plural/case ending) – "City" but not "Citrus".
 MIN_PREFIX_MATCH = 6
 ENDINGS = ("", "s", "n", "e", "en", "es", "er", "ern")
-WORD_CACHE_SIZE = 1 << 16  # words whose space-type and theme matches are kept (cleared when full)
+WORD_CACHE_SIZE = 1 << 16  # words whose space-type and theme matches are kept (least recently used dropped)
 MIN_TYPO_MATCH = 9  # synonyms this long also match with one letter wrong, missing, extra or swapped
 # Compounds that end in a space-type word but are not about that space type.
 FALSE_HEADS = ("rechenzentrum", "datenzentrum", "gesundheitszentrum", "rechenzentren", "bildungszentrum", "logistikzentrum",
@@ -71,7 +72,10 @@ class Understanding:
     def __init__(self, taxonomy: dict[str, dict[str, dict[str, Any]]]) -> None:
         self.space_types = self._compile(taxonomy.get("space_types", {}))
         self.themes = self._compile(taxonomy.get("themes", {}))
-        self._word_cache: dict[tuple[int, str, bool], frozenset[str]] = {}
+        self._tables = {"space_types": self.space_types, "themes": self.themes}
+        # A word's one-word matches are kept: the same words come back turn after turn (the topic is searched again
+        # with each refinement).
+        self._one_word_matches = lru_cache(maxsize=WORD_CACHE_SIZE)(self._one_word_slugs)
 
     @staticmethod
     def _compile(entries: dict[str, dict[str, Any]]) -> dict[str, list[_Term]]:
@@ -91,30 +95,23 @@ class Understanding:
     def _tokens(text: str) -> list[list[str]]:
         return [TOKEN.findall(variant) for variant in _variants(text)]
 
-    def _detect(self, table: dict[str, list[_Term]], text: str, whole_words: bool = False) -> list[str]:
+    def _detect(self, kind: str, text: str, whole_words: bool = False) -> list[str]:
         token_lists = self._tokens(text)
-        # One-word synonyms (most of them) are looked up per distinct word, and a word's matches are kept: the same
-        # words come back turn after turn (the topic is searched again with each refinement).
+        # One-word synonyms (most of them) are looked up per distinct word; longer ones are matched in the text.
         found = {slug for tokens in token_lists for token in set(tokens)
-                 for slug in self._one_word_matches(table, token, whole_words)}
-        return [slug for slug, terms in table.items()
+                 for slug in self._one_word_matches(kind, token, whole_words)}
+        return [slug for slug, terms in self._tables[kind].items()
                 if slug in found or any(term.matches(tokens, whole_words) for term in terms if len(term.words) > 1
                                         for tokens in token_lists)]
 
-    def _one_word_matches(self, table: dict[str, list[_Term]], token: str, whole_words: bool) -> frozenset[str]:
-        key = (id(table), token, whole_words)  # the table lives as long as this object
-        if (slugs := self._word_cache.get(key)) is None:
-            if len(self._word_cache) >= WORD_CACHE_SIZE:
-                self._word_cache.clear()
-            slugs = frozenset(slug for slug, terms in table.items()
-                              if any(len(t.words) == 1 and _word_matches(token, t.words[0], True, whole_words)
-                                     for t in terms))
-            self._word_cache[key] = slugs
-        return slugs
+    def _one_word_slugs(self, kind: str, token: str, whole_words: bool) -> frozenset[str]:
+        """The entries of a table (space types or themes) that a one-word synonym of matches this word."""
+        return frozenset(slug for slug, terms in self._tables[kind].items()
+                         if any(len(t.words) == 1 and _word_matches(token, t.words[0], True, whole_words) for t in terms))
 
     def detect_space_types(self, text: str) -> list[str]:
         """Space types the text names, in taxonomy order."""
-        return self._detect(self.space_types, text)
+        return self._detect("space_types", text)
 
     def detect_themes(self, text: str, whole_words: bool = False) -> list[str]:
         """Themes the text names by label or synonym, in taxonomy order.
@@ -122,7 +119,7 @@ class Understanding:
         With ``whole_words``, only whole words count (plus an inflection ending): "Klimaanpassung" and "Tourismus-Sachen"
         name a theme, but "Fahrgemeinschaften" does not name Gemeinschaft, nor "Wasserstoff" Wasser.
         """
-        return self._detect(self.themes, text, whole_words)
+        return self._detect("themes", text, whole_words)
 
 
 # ---- what a planner says about their municipality ("wir sind eine Gemeinde mit 8000 Einwohnern in Bayern") ----
