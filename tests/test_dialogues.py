@@ -1,7 +1,9 @@
 """The conversation test set (tests/eval/conversations.yaml, written before the implementation): how many turns
 the assistant understands as meant, and how many dialogues keep their thread. Floors sit just under the figures
 measured (dev 99.0 % / 100 %, test 93.5 % / 100 %; some rules were found from test-set misses over the rounds, so
-the test figures are optimistic); the goal is 95 % / 95 %."""
+the test figures are optimistic); the goal is 95 % / 95 %. The fresh set (conversations_fresh.yaml) was written later
+by writers who saw neither the code nor the training phrasings; its test split is the honest figure (86.9 % / 85.0 %
+when it was added)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from fastapi.testclient import TestClient
 from service.dialogues import format_dialogue_report, load_dialogues, run_dialogues
 
 DIALOGUES = Path(__file__).parent / "eval" / "conversations.yaml"
-FLOORS = {"dev": (0.96, 0.97), "test": (0.91, 0.97)}
+FRESH = Path(__file__).parent / "eval" / "conversations_fresh.yaml"  # written later by writers who saw no code
+FLOORS = {(DIALOGUES, "dev"): (0.96, 0.97), (DIALOGUES, "test"): (0.91, 0.97), (FRESH, "test"): (0.85, 0.82)}
 
 
 def test_the_set_is_large_and_balanced() -> None:
@@ -25,10 +28,10 @@ def test_the_set_is_large_and_balanced() -> None:
     assert {"new", "refine", "context", "details", "similar", "more", "contact", "costs", "off_topic", "reset"} <= kinds
 
 
-@pytest.mark.parametrize("split", ["dev", "test"])
-def test_turns_are_understood_and_threads_kept(atlas_client: TestClient, split: str) -> None:
+@pytest.mark.parametrize(("path", "split"), list(FLOORS), ids=[f"{p.stem}-{s}" for p, s in FLOORS])
+def test_turns_are_understood_and_threads_kept(atlas_client: TestClient, path: Path, split: str) -> None:
     conversation = atlas_client.app.state.startup.current().conversation  # type: ignore[attr-defined]
-    report = run_dialogues(conversation, load_dialogues(DIALOGUES, split))
-    print(format_dialogue_report(report, f"== {split} =="))
-    turn_floor, thread_floor = FLOORS[split]
+    report = run_dialogues(conversation, load_dialogues(path, split))
+    print(format_dialogue_report(report, f"== {path.name} {split} =="))
+    turn_floor, thread_floor = FLOORS[path, split]
     assert report.turn_accuracy >= turn_floor and report.thread_kept >= thread_floor, format_dialogue_report(report, split)
