@@ -56,13 +56,13 @@ PATTERNS = {
     "details_short": re.compile(rf"^\W*((zu[rm]|über die|über den|about the|on the)\s+(nr\.?\s*|nummer\s*|number\s*)?|"
                                 rf"(nr\.?|nummer|number|#)\s*)({_NUM})\b"),
     "similar": re.compile(rf"{_SIMILAR}\b.*?\b(nr\.?\s*|nummer\s*|number\s*|#\s*)?({_NUM})\b"),
-    "more": re.compile(r"^\W*(und\s+)?(zeig\w*\s+(mir\s+)?)?(noch\s+)?(n |ein )?(paar|mehr|weitere|andere|more|other|next)"
+    "more": re.compile(r"^\W*((ok|okay|gut|hm+|na gut|alles klar|danke|and|ok then)\W+)?(und\s+)?(zeig\w*\s+(mir\s+)?)?(noch\s+)?(n |ein )?(paar|mehr|weitere|andere|more|other|next)"
                        r"(\s+(lösungen|ergebnisse|vorschläge|beispiele|solutions|results|options|bitte|please))?\W*(bitte|please)?\W*$"),
     "status": re.compile(r"\b(nur|only|bloß|ausschließlich)\b.*\b(verstetigt\w*|dauerbetrieb|regelbetrieb|umgesetzt\w*|laufend\w*|"
                          r"established|permanent|running|in operation)\b"),
 }
 # Questions about the money or staff a shown solution takes (the atlas has no cost data: answered honestly).
-COSTS = re.compile(r"\b(was kostet|was kosten|wie teuer|wie viel (kostet|kosten|geld|aufwand|personal)|welche kosten|"
+COSTS = re.compile(r"\b(was kostet|was kosten|gekostet|kostenpunkt|wie teuer|wie viel (kostet|kosten|geld|aufwand|personal)|welche kosten|"
                    r"wer (zahlt|bezahlt|finanziert)|wie (wurde|wird|war) \w+ (finanziert|bezahlt)|how much (does|did|is|was|would)|"
                    r"what (does|did) .{1,40} cost|who pa(id|ys)|paid for|how expensive)\b")
 # Who to ask about a shown solution.
@@ -408,6 +408,9 @@ class Conversation:
             references = (named[0],)
         intent_of = self._intent_of(state)
         turn = classify(request.message, state, spaces, themes, intent_of, references)
+        focus = state.focus if state.focus and state.focus <= len(state.shown) else None
+        if turn.kind == "which_one" and not turn.candidates and focus:
+            turn = Turn("details", focus)  # "und wo genau war das?" right after the details of one result
         if named is not None and turn.number == named[0] > len(state.shown):
             # A solution of the atlas that was not on screen, named in a question about it: it joins the list.
             state = state.model_copy(update={"shown": [*state.shown, named[1]]})

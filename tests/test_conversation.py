@@ -477,6 +477,9 @@ def test_numbers_beyond_the_first_five_only_when_they_number_a_result() -> None:
     assert classify("zur achten bitte", running, [], []) == Turn("details", 8)
     assert classify("ähnliche wie Nr. 9", running, [], []) == Turn("similar", 9)
     assert classify("was kostet #6?", running, [], []) == Turn("costs", 6)
+    assert classify("was hat die Nummer 4 gekostet?", running, [], []) == Turn("costs", 4)  # not details of 4
+    assert classify("Kostenpunkt?", running, [], []) == Turn("costs")
+    assert classify("ok. andere Beispiele?", running, [], []) == Turn("more")
     for message in ("Wir haben mehr als 20 Leerstände in 12 Straßen.", "Bei uns fahren die Leute mehr als 30 km zum Arzt."):
         assert classify(message, running, [], []).kind == "new", message
         assert classify(message, ConversationState(), [], []).kind == "new", message
@@ -498,6 +501,8 @@ def test_after_details_a_question_naming_nothing_is_about_that_result(chat: Chat
     contact = chat.say("wer ist da Ansprechpartner?")
     listed = [line for line in contact["message"].splitlines() if re.match(r"\d+\. ", line)]
     assert contact["turn"] == "contact" and len(listed) == 1 and listed[0].startswith(f"2. {record['title']}")
+    where = chat.say("und wo genau war das?")  # names no result: the one in focus, not "Welche meinen Sie?"
+    assert where["turn"] == "details" and ids(where) == [record["id"]]
     chat.say("gibt es das auch ohne großes Budget?")  # new results: the focus is gone
     assert chat.state["focus"] is None  # type: ignore[index]
     contact = chat.say("wer ist da Ansprechpartner?")
