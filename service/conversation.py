@@ -56,7 +56,8 @@ PATTERNS = {
     "details_short": re.compile(rf"^\W*((zu[rm]|über die|über den|about the|on the)\s+(nr\.?\s*|nummer\s*|number\s*)?|"
                                 rf"(nr\.?|nummer|number|#)\s*)({_NUM})\b"),
     "similar": re.compile(rf"{_SIMILAR}\b.*?\b(nr\.?\s*|nummer\s*|number\s*|#\s*)?({_NUM})\b"),
-    "more": re.compile(r"^\W*((ok|okay|gut|hm+|na gut|alles klar|danke|and|ok then)\W+)?(und\s+)?(zeig\w*\s+(mir\s+)?)?(noch\s+)?(n |ein )?(paar|mehr|weitere|andere|more|other|next)"
+    "more": re.compile(r"^\W*((ok|okay|gut|hm+|na gut|alles klar|danke|and|ok then)\W+)?"
+                       r"(und\s+)?(zeig\w*\s+(mir\s+)?)?(noch\s+)?(n |ein )?(paar|mehr|weitere|andere|more|other|next)"
                        r"(\s+(lösungen|ergebnisse|vorschläge|beispiele|solutions|results|options|bitte|please))?\W*(bitte|please)?\W*$"),
     "status": re.compile(r"\b(nur|only|bloß|ausschließlich)\b.*\b(verstetigt\w*|dauerbetrieb|regelbetrieb|umgesetzt\w*|laufend\w*|"
                          r"established|permanent|running|in operation)\b"),
