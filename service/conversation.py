@@ -69,10 +69,11 @@ COSTS = re.compile(r"\b(was kostet|was kosten|gekostet|kostenpunkt|wie teuer|wie
 # Who to ask about a shown solution.
 CONTACT = re.compile(r"\b(wer (kann|könnte|weiß|kümmert|ist (da |dort )?(zuständig|ansprechpartner))|ansprechpartner\w*|"
                      r"kontakt\w*|an wen|wie komm\w* ich an|who (can|could|should) i (contact|talk to|ask)|contact person|"
-                     r"get in touch|who runs)\b")
+                     r"get in touch|who runs|wer steckt (da )?(da)?hinter|wer steht (da )?(da)?hinter|who'?s behind|who is behind|"
+                     r"link\w*|projektseite|webseite|website|homepage|url)\b")
 # Since when a shown solution runs, and who takes part: answered from the record's own sentences.
-SINCE = re.compile(r"\b(seit wann|wie lange (schon|läuft|gibt)|wann (wurde|hat|haben|ging|startete|begann|fing)|since when|"
-                   r"how long (has|have|does)|when did)\b")
+SINCE = re.compile(r"\b(seit wann|wie lange (schon|läuft|gibt|hat|dauert\w*)|wann (wurde|hat|haben|ging|startete|begann|fing)|since when|"
+                   r"how long (has|have|does|did)|when did)\b")
 PARTNERS = re.compile(r"\b(partner\w*|mit wem|wer (war|ist|sind|waren) (\w+ ){0,3}beteiligt|wer macht (\w+ ){0,2}mit|"
                       r"who (else )?(was|is|were|are) involved|who took part)\b")
 # "sowas wie in Braunschweig": a shown result named as the model for more of the same.
@@ -185,6 +186,8 @@ def _follow_up(intent: Intent, text: str, words: list[str], references: tuple[in
     short = len(words) <= MAX_FOLLOW_UP_WORDS
     if NEW_TOPIC.search(text):
         return Turn("new")  # "Andere Frage: …"
+    if short and not references and intent.name in ("new", "refine", "context", "help") and municipality_preference(text).land:
+        return Turn("context")  # "haben Sie auch was aus Bayern?": a Land, kept with what the planner said about the place
     if POINTS_BACK.search(text) or POINTS_BACK_END.search(text):
         return Turn("refine")  # "gibts da was mit Lieferservice vom Händler im Ort?", "Coworking im Ort, gibts das?"
     if WHICH_OF.search(text) and not references and intent.name in ABOUT_ONE:

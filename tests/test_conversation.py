@@ -480,6 +480,20 @@ def test_numbers_beyond_the_first_five_only_when_they_number_a_result() -> None:
     assert classify("was hat die Nummer 4 gekostet?", running, [], []) == Turn("costs", 4)  # not details of 4
     assert classify("Kostenpunkt?", running, [], []) == Turn("costs")
     assert classify("ok. andere Beispiele?", running, [], []) == Turn("more")
+    assert classify("who's behind number 3?", running, [], []) == Turn("contact", 3)
+    assert classify("schick mir den Link zur Projektseite", running, [], []) == Turn("contact")
+    assert classify("wie lange hat die Umsetzung gedauert bei der ersten?", running, [], []) == Turn("since", 1)
+
+
+def test_a_land_in_a_short_follow_up_is_context_about_the_place() -> None:
+    from service.conversation import Turn, classify
+    from service.intents import Intent
+    from service.schemas import ConversationState
+
+    running = ConversationState(challenge="Senioren vereinsamen", shown=["a", "b"])
+    for guess in ("help", "refine", "new"):  # whatever the classifier guessed for the short question
+        assert classify("haben Sie auch was aus Bayern?", running, [], [], lambda _m, g=guess: Intent(g, 0.4)) == Turn("context")
+    assert classify("und ähnliches wie das aus Bayern?", running, [], [], lambda _m: Intent("similar", 0.6)).kind == "which_one"
     for message in ("Wir haben mehr als 20 Leerstände in 12 Straßen.", "Bei uns fahren die Leute mehr als 30 km zum Arzt."):
         assert classify(message, running, [], []).kind == "new", message
         assert classify(message, ConversationState(), [], []).kind == "new", message
