@@ -33,6 +33,9 @@ ORDINALS = {
     "sechste": 6, "sechsten": 6, "sixth": 6, "siebte": 7, "siebten": 7, "seventh": 7, "achte": 8, "achten": 8,
     "eighth": 8, "neunte": 9, "neunten": 9, "ninth": 9, "zehnte": 10, "zehnten": 10, "tenth": 10,
 }
+# "das letzte klingt interessant", "the last one please", not "das letzte Hochwasser hat …"
+LAST = re.compile(r"\b(die|der|das|den|dem|zur|zum|the)\s+(letzte[nrs]?|last)(\s+(one|lösung|projekt|ergebnis|beispiel))?"
+                  r"(?=\W*$|\s+(klingt|ist|bitte|genauer|hört|sieht|please|sounds|looks|is|seems)\b)")
 NUMBERED = re.compile(rf"(?:\bnr\.?|\bnummer|\bnumber|#)\s*(\d{{1,{len(str(MAX_SHOWN))}}})\b")
 _SIMILAR = r"(ähnlich\w*|vergleichbar\w*|similar|like)"
 SIMILAR_WORD = re.compile(rf"\b{_SIMILAR}\b")
@@ -142,6 +145,8 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
             return _about_one("partners", text, references)
         if match := NUMBERED.search(text):  # "Details zu Nummer 7" (1–5 and ordinals are matched above)
             return Turn("similar" if SIMILAR_WORD.search(text) else "details", int(match.group(1)))
+        if LAST.search(text) and state.shown and len(words) <= MAX_FOLLOW_UP_WORDS:  # "das letzte klingt interessant"
+            return Turn("similar" if SIMILAR_WORD.search(text) else "details", len(state.shown))
         if LIKE.search(text) and len(references) == 1:
             return Turn("similar", references[0])
         if WHAT_IS.search(text) and len(references) == 1:
@@ -186,7 +191,8 @@ def _follow_up(intent: Intent, text: str, words: list[str], references: tuple[in
     short = len(words) <= MAX_FOLLOW_UP_WORDS
     if NEW_TOPIC.search(text):
         return Turn("new")  # "Andere Frage: …"
-    if short and not references and intent.name in ("new", "refine", "context", "help") and municipality_preference(text).land:
+    if short and not references and (intent.name in ("new", "refine", "context", "help") or WHICH_OF.search(text)) \
+            and municipality_preference(text).land:
         return Turn("context")  # "haben Sie auch was aus Bayern?": a Land, kept with what the planner said about the place
     if POINTS_BACK.search(text) or POINTS_BACK_END.search(text):
         return Turn("refine")  # "gibts da was mit Lieferservice vom Händler im Ort?", "Coworking im Ort, gibts das?"

@@ -483,6 +483,9 @@ def test_numbers_beyond_the_first_five_only_when_they_number_a_result() -> None:
     assert classify("who's behind number 3?", running, [], []) == Turn("contact", 3)
     assert classify("schick mir den Link zur Projektseite", running, [], []) == Turn("contact")
     assert classify("wie lange hat die Umsetzung gedauert bei der ersten?", running, [], []) == Turn("since", 1)
+    assert classify("das letzte klingt interessant", running, [], []) == Turn("details", 10)  # the last one shown
+    assert classify("ähnliche wie die letzte?", running, [], []) == Turn("similar", 10)
+    assert classify("Das letzte Hochwasser hat die Altstadt geflutet", running, [], []).kind == "new"
 
 
 def test_a_land_in_a_short_follow_up_is_context_about_the_place() -> None:
@@ -494,6 +497,7 @@ def test_a_land_in_a_short_follow_up_is_context_about_the_place() -> None:
     for guess in ("help", "refine", "new"):  # whatever the classifier guessed for the short question
         assert classify("haben Sie auch was aus Bayern?", running, [], [], lambda _m, g=guess: Intent(g, 0.4)) == Turn("context")
     assert classify("und ähnliches wie das aus Bayern?", running, [], [], lambda _m: Intent("similar", 0.6)).kind == "which_one"
+    assert classify("welche davon gibts in Niedersachsen?", running, [], [], lambda _m: Intent("status", 0.5)) == Turn("context")
     for message in ("Wir haben mehr als 20 Leerstände in 12 Straßen.", "Bei uns fahren die Leute mehr als 30 km zum Arzt."):
         assert classify(message, running, [], []).kind == "new", message
         assert classify(message, ConversationState(), [], []).kind == "new", message
