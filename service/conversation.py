@@ -152,7 +152,7 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
         if WHAT_IS.search(text) and len(references) == 1:
             return Turn("details", references[0])  # "was ist dieser Lärmomat in Berlin?", "what's Schaddel in Kassel?"
         short = len(words) <= MAX_FOLLOW_UP_WORDS
-        if short and understanding_space and _only_names(words, understanding_space):
+        if understanding_space and _only_names(words, understanding_space):  # at most two words besides fillers
             return Turn("space_type")
         if short and understanding_themes and (FOLLOW_UP_START.search(text) or len(words) <= 3):
             return Turn("theme")
@@ -328,7 +328,7 @@ def _same_word(a: str, b: str) -> bool:
 FILLER = frozenset("als statt nicht sondern than instead not mich mein meine meinen "
                    "und aber eher lieber auch was ist mit wie wäre es im in der die das den dem ein eine einem einer für zum zur "
                    "bei uns unser unserem unseren bitte nur mal bloß and but rather what about how the a an in for our please "
-                   "or only just".split())
+                   "or only just ones one those these them jene diejenigen".split())
 
 
 # "A rather than B" / "A statt B" names A; "nicht B, sondern A" names A.

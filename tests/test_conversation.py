@@ -486,6 +486,7 @@ def test_numbers_beyond_the_first_five_only_when_they_number_a_result() -> None:
     assert classify("das letzte klingt interessant", running, [], []) == Turn("details", 10)  # the last one shown
     assert classify("ähnliche wie die letzte?", running, [], []) == Turn("similar", 10)
     assert classify("Das letzte Hochwasser hat die Altstadt geflutet", running, [], []).kind == "new"
+    assert classify("only the ones in the city centre please", running, ["innenstadt"], []) == Turn("space_type")  # 8 words
 
 
 def test_a_land_in_a_short_follow_up_is_context_about_the_place() -> None:
