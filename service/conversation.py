@@ -40,6 +40,15 @@ NUMBERED = re.compile(rf"(?:\bnr\.?|\bnummer|\bnumber|#)\s*(\d{{1,{len(str(MAX_S
 _SIMILAR = r"(ähnlich\w*|vergleichbar\w*|similar|like)"
 SIMILAR_WORD = re.compile(rf"\b{_SIMILAR}\b")
 _NUM = "|".join(sorted(ORDINALS, key=len, reverse=True))
+MAX_RESET_WORDS = 10
+RESET_ANYWHERE = re.compile(r"\b(neu anfangen|von vorn\w*|neustart|start (over|again)|from scratch)\b")
+# "the seventh one please", "first one pls", "die dritte bitte": a result by its ordinal alone
+ORDINAL_ALONE = re.compile(rf"^\W*(und\s+)?(the|die|der|das|den|zur|zum)?\s*({_NUM})(\s+(one|eine?|lösung|solution))?"
+                           rf"\W*(bitte|please|pls|plz)?\W*$")
+# "the one from Darmstadt?", "die aus Hannover": a shown result by its place alone
+ONE_FROM = re.compile(r"^\W*(und\s+)?(the one|die|das|der|den|dem)\s+(from|in|aus)\s+\S+(\s+\S+)?\W*$")
+# "bitte nur Thema Verwaltung", "schwerpunkt soziales und teilhabe", "beschränk das aufs Thema Sicherheit"
+THEME_WORD = re.compile(r"\b(thema|themen|themenfeld|schwerpunkt|bereich|beschränk\w*|topic|focus|restrict|limit)\b")
 PATTERNS = {
     "reset": re.compile(r"^\W*((nee|nein|ok|okay|also|gut)\W+)?(doch\s+)?(noch ?mal\s+)?(ganz\s+)?(neu anfangen|von vorn[e]?"
                         r"( anfangen| beginnen)?|neues thema|anderes thema|neustart|zurücksetzen|start over|start again|"
@@ -47,7 +56,8 @@ PATTERNS = {
     "thanks": re.compile(r"^\W*((ok|okay|super|prima|toll|great|perfect|perfekt|alles klar)\W+)?"
                          r"(danke|vielen dank|dank dir|dank ihnen|danke schön|dankeschön|merci|thanks?|thank you|cheers)\b"
                          r"[\w\s,!.'’]{0,40}$"),
-    "greeting": re.compile(r"^\W*(hallo|hi|hey|moin|servus|grüß gott|guten (tag|morgen|abend)|hello|good (morning|afternoon|evening))\W*$"),
+    "greeting": re.compile(r"^\W*(hallo|hi|hey|moin|servus|grüß gott|guten (tag|morgen|abend)|hello|good (morning|afternoon|evening))"
+                           r"(\W*$|\W+(nochmal|noch mal|wieder|again|back)\b[^?]{0,60}$)"),  # "hallo nochmal, war kurz weg"
     "help": re.compile(r"(\bwas kannst du\b|\bwas können sie\b|\bwie funktionierst du\b|^\W*wie funktioniert (das|dieser assistent)\W*$|"
                        r"^\W*(ich brauche )?(hilfe|help)\W*$|\bwhat can you do\b|^\W*how does (this|it) work\W*$|"
                        r"\bwas kann ich (dich|sie|hier)( alles)? fragen\b|\bwie frag\w* ich\b|\bich brauch\w* (kurz |mal )?hilfe\b|"
@@ -123,6 +133,8 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
     for kind in ("reset", "greeting", "thanks", "help"):
         if PATTERNS[kind].search(text):
             return Turn(kind)
+    if len(words) <= MAX_RESET_WORDS and RESET_ANYWHERE.search(text):
+        return Turn("reset")  # "ne, vergiss das, lass uns nochmal ganz neu anfangen"
     has_topic = bool(state.challenge)
     if has_topic:
         if match := PATTERNS["similar"].search(text):
@@ -131,6 +143,8 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
             return Turn("details", ORDINALS[match.group(5)])
         if match := PATTERNS["details_short"].search(text):
             return Turn("details", ORDINALS[match.group(5)])
+        if match := ORDINAL_ALONE.search(text):
+            return Turn("details", ORDINALS[match.group(3)])
         if PATTERNS["more"].search(text):
             return Turn("more")
         if PATTERNS["status"].search(text):
@@ -154,7 +168,7 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
         short = len(words) <= MAX_FOLLOW_UP_WORDS
         if understanding_space and _only_names(words, understanding_space):  # at most two words besides fillers
             return Turn("space_type")
-        if short and understanding_themes and (FOLLOW_UP_START.search(text) or len(words) <= 3):
+        if short and understanding_themes and (FOLLOW_UP_START.search(text) or len(words) <= 3 or THEME_WORD.search(text)):
             return Turn("theme")
         if intent_of is not None:
             return _follow_up(intent_of(message), text, words, references)
@@ -191,6 +205,8 @@ def _follow_up(intent: Intent, text: str, words: list[str], references: tuple[in
     short = len(words) <= MAX_FOLLOW_UP_WORDS
     if NEW_TOPIC.search(text):
         return Turn("new")  # "Andere Frage: …"
+    if len(references) == 1 and ONE_FROM.search(text):
+        return Turn("details", references[0])  # "the one from Darmstadt?"
     if short and not references and (intent.name in ("new", "refine", "context", "help") or WHICH_OF.search(text)) \
             and municipality_preference(text).land:
         return Turn("context")  # "haben Sie auch was aus Bayern?": a Land, kept with what the planner said about the place
@@ -328,7 +344,7 @@ def _same_word(a: str, b: str) -> bool:
 FILLER = frozenset("als statt nicht sondern than instead not mich mein meine meinen "
                    "und aber eher lieber auch was ist mit wie wäre es im in der die das den dem ein eine einem einer für zum zur "
                    "bei uns unser unserem unseren bitte nur mal bloß and but rather what about how the a an in for our please "
-                   "or only just ones one those these them jene diejenigen".split())
+                   "or only just ones one those these them jene diejenigen es geht ums um it's its is about".split())
 
 
 # "A rather than B" / "A statt B" names A; "nicht B, sondern A" names A.
@@ -420,7 +436,8 @@ class Conversation:
         turn = classify(request.message, state, spaces, themes, intent_of, references)
         focus = state.focus if state.focus and state.focus <= len(state.shown) else None
         if turn.kind == "which_one" and not turn.candidates and focus:
-            turn = Turn("details", focus)  # "und wo genau war das?" right after the details of one result
+            # "und wo genau war das?", "gibts noch was ähnliches wie das?" right after the details of one result
+            turn = Turn("similar" if SIMILAR_WORD.search(request.message.lower()) else "details", focus)
         if named is not None and turn.number == named[0] > len(state.shown):
             # A solution of the atlas that was not on screen, named in a question about it: it joins the list.
             state = state.model_copy(update={"shown": [*state.shown, named[1]]})

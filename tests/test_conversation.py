@@ -487,6 +487,14 @@ def test_numbers_beyond_the_first_five_only_when_they_number_a_result() -> None:
     assert classify("ähnliche wie die letzte?", running, [], []) == Turn("similar", 10)
     assert classify("Das letzte Hochwasser hat die Altstadt geflutet", running, [], []).kind == "new"
     assert classify("only the ones in the city centre please", running, ["innenstadt"], []) == Turn("space_type")  # 8 words
+    assert classify("es geht ums quartier", running, ["quartier"], []) == Turn("space_type")
+    assert classify("the seventh one please", running, [], []) == Turn("details", 7)
+    assert classify("first one pls", running, [], []) == Turn("details", 1)
+    assert classify("hallo nochmal, war kurz in ner Besprechung", running, [], []) == Turn("greeting")
+    assert classify("hallo nochmal, was gibt es zu Hitze?", running, [], []).kind != "greeting"
+    assert classify("ne, vergiss das, lass uns nochmal ganz neu anfangen", running, [], []) == Turn("reset")
+    for message in ("bitte nur Thema Verwaltung", "beschränk das mal aufs Thema Sicherheit", "schwerpunkt soziales bitte"):
+        assert classify(message, running, [], ["verwaltung"]) == Turn("theme"), message
 
 
 def test_a_land_in_a_short_follow_up_is_context_about_the_place() -> None:
@@ -499,6 +507,7 @@ def test_a_land_in_a_short_follow_up_is_context_about_the_place() -> None:
         assert classify("haben Sie auch was aus Bayern?", running, [], [], lambda _m, g=guess: Intent(g, 0.4)) == Turn("context")
     assert classify("und ähnliches wie das aus Bayern?", running, [], [], lambda _m: Intent("similar", 0.6)).kind == "which_one"
     assert classify("welche davon gibts in Niedersachsen?", running, [], [], lambda _m: Intent("status", 0.5)) == Turn("context")
+    assert classify("the one from Darmstadt?", running, [], [], lambda _m: Intent("contact", 0.5), (2,)) == Turn("details", 2)
     for message in ("Wir haben mehr als 20 Leerstände in 12 Straßen.", "Bei uns fahren die Leute mehr als 30 km zum Arzt."):
         assert classify(message, running, [], []).kind == "new", message
         assert classify(message, ConversationState(), [], []).kind == "new", message
@@ -522,6 +531,7 @@ def test_after_details_a_question_naming_nothing_is_about_that_result(chat: Chat
     assert contact["turn"] == "contact" and len(listed) == 1 and listed[0].startswith(f"2. {record['title']}")
     where = chat.say("und wo genau war das?")  # names no result: the one in focus, not "Welche meinen Sie?"
     assert where["turn"] == "details" and ids(where) == [record["id"]]
+    assert chat.say("gibts noch was ähnliches wie das?")["turn"] == "similar"  # similar to the one in focus
     chat.say("gibt es das auch ohne großes Budget?")  # new results: the focus is gone
     assert chat.state["focus"] is None  # type: ignore[index]
     contact = chat.say("wer ist da Ansprechpartner?")

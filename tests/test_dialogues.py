@@ -3,7 +3,7 @@ the assistant understands as meant, and how many dialogues keep their thread. Fl
 measured (dev 99.0 % / 100 %, test 93.5 % / 100 %; some rules were found from test-set misses over the rounds, so
 the test figures are optimistic); the goal is 95 % / 95 %. The fresh set (conversations_fresh.yaml) was written later
 by writers who saw neither the code nor the training phrasings; its test split is the honest figure (86.9 % / 85.0 %
-when it was added)."""
+when it was added, 92.8 % / 90.0 % after fixing misses from its dev split and from new probes)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from service.dialogues import format_dialogue_report, load_dialogues, run_dialog
 
 DIALOGUES = Path(__file__).parent / "eval" / "conversations.yaml"
 FRESH = Path(__file__).parent / "eval" / "conversations_fresh.yaml"  # written later by writers who saw no code
-FLOORS = {(DIALOGUES, "dev"): (0.96, 0.97), (DIALOGUES, "test"): (0.91, 0.97), (FRESH, "test"): (0.85, 0.82)}
+FLOORS = {(DIALOGUES, "dev"): (0.96, 0.97), (DIALOGUES, "test"): (0.91, 0.97), (FRESH, "dev"): (0.94, 0.95),
+          (FRESH, "test"): (0.90, 0.87)}
 
 
 def test_the_set_is_large_and_balanced() -> None:
