@@ -314,7 +314,7 @@ class RecordNames:
         scores: dict[int, int] = {}
         for token in set(_tokens(message)):
             words = {token} & self.names.keys() if len(token) < MIN_TITLE_WORD else \
-                {w for w in self.by_start.get(token[:NAME_START], ()) if _same_word(w, token)}
+                {w for w in self.by_start.get(token[:NAME_START], ()) if (len(w) >= MIN_TITLE_WORD or w == token) and _same_word(w, token)}
             for word in words:
                 for row in self.names[word]:
                     scores[row] = scores.get(row, 0) + 1

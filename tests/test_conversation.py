@@ -434,12 +434,14 @@ def test_records_are_named_by_their_rare_words_only() -> None:
         record("b", "Digitale Karte der Baustellen", "Bamberg", "Die Karte zeigt Baustellen."),
         record("c", "Karte für Leerstände", "Kassel", "Eine Karte der Leerstände."),
         record("d", "Sensorkarte", "Ulm", "Eine Karte mit Sensoren."),
+        record("e", "KLING – klimaneutrale Gewerbegebiete", "Erfurt", "Ein Netzwerk."),
     ])
     assert names.named("was ist Schaddel?") == ["a"]
     assert names.named("was ist Schaddel in Kassel?") == ["a"]  # two words name it, the town alone names two
     assert names.named("und das in Bamberg?") == ["b"]
     assert sorted(names.named("die aus Kassel")) == ["a", "c"]  # a tie, left to the caller
     assert names.named("was kostet so eine Karte?") == []  # an everyday word names nothing
+    assert names.named("KLING") == ["e"] and names.named("das klingt spannend, mehr dazu") == []  # short names: exact only
 
 
 def test_a_solution_named_but_not_on_screen_is_opened_and_joins_the_list(chat: Chat, atlas_client: TestClient) -> None:
