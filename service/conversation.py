@@ -158,9 +158,9 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
         if PARTNERS.search(text):
             return _about_one("partners", text, references)
         if match := NUMBERED.search(text):  # "Details zu Nummer 7" (1–5 and ordinals are matched above)
-            return Turn("similar" if SIMILAR_WORD.search(text) else "details", int(match.group(1)))
+            return _details_or_similar(text, int(match.group(1)))
         if LAST.search(text) and state.shown and len(words) <= MAX_FOLLOW_UP_WORDS:  # "das letzte klingt interessant"
-            return Turn("similar" if SIMILAR_WORD.search(text) else "details", len(state.shown))
+            return _details_or_similar(text, len(state.shown))
         if LIKE.search(text) and len(references) == 1:
             return Turn("similar", references[0])
         if WHAT_IS.search(text) and len(references) == 1:
@@ -241,6 +241,16 @@ def _new_or_refine(text: str, short: bool) -> Turn:
     """A short message that points back ("gibt es da …", "sowas") or starts like a follow-up continues the topic;
     anything else is a new challenge."""
     return Turn("refine" if short and (ANAPHORA.search(text) or FOLLOW_UP_START.search(text)) else "new")
+
+
+def _details_or_similar(text: str, number: int) -> Turn:
+    """A turn about one result by its number: similar results if the message asks for them, else its details."""
+    return Turn("similar" if SIMILAR_WORD.search(text) else "details", number)
+
+
+def _focus(state: ConversationState) -> int | None:
+    """The result the last details answer was about, if it is still on screen."""
+    return state.focus if state.focus and state.focus <= len(state.shown) else None
 
 
 def _about_one(kind: TurnKind, text: str, references: tuple[int, ...]) -> Turn:
@@ -344,7 +354,7 @@ def _same_word(a: str, b: str) -> bool:
 FILLER = frozenset("als statt nicht sondern than instead not mich mein meine meinen "
                    "und aber eher lieber auch was ist mit wie wäre es im in der die das den dem ein eine einem einer für zum zur "
                    "bei uns unser unserem unseren bitte nur mal bloß and but rather what about how the a an in for our please "
-                   "or only just ones one those these them jene diejenigen es geht ums um it's its is about".split())
+                   "or only just ones one those these them jene diejenigen es geht ums um its is".split())
 
 
 # "A rather than B" / "A statt B" names A; "nicht B, sondern A" names A.
@@ -434,10 +444,9 @@ class Conversation:
             references = (named[0],)
         intent_of = self._intent_of(state)
         turn = classify(request.message, state, spaces, themes, intent_of, references)
-        focus = state.focus if state.focus and state.focus <= len(state.shown) else None
-        if turn.kind == "which_one" and not turn.candidates and focus:
+        if turn.kind == "which_one" and not turn.candidates and (focus := _focus(state)):
             # "und wo genau war das?", "gibts noch was ähnliches wie das?" right after the details of one result
-            turn = Turn("similar" if SIMILAR_WORD.search(request.message.lower()) else "details", focus)
+            turn = _details_or_similar(request.message.lower(), focus)
         if named is not None and turn.number == named[0] > len(state.shown):
             # A solution of the atlas that was not on screen, named in a question about it: it joins the list.
             state = state.model_copy(update={"shown": [*state.shown, named[1]]})
@@ -486,8 +495,7 @@ class Conversation:
         if turn.number is not None and turn.number > len(state.shown):
             return self._respond(presenter, state, "unknown_number", [], notes=t.notes, number=turn.number,
                                  suggestions=presenter.result_suggestions(state, False))
-        focus = state.focus if state.focus and state.focus <= len(state.shown) else None
-        one = turn.number or focus
+        one = turn.number or _focus(state)
         numbers = [one] if one else list(range(1, len(state.shown) + 1))[-self.limit:]
         entries = [presenter.entry(number, record) for number in numbers
                    if (record := self.searcher.get(state.shown[number - 1])) is not None]
