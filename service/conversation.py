@@ -100,6 +100,12 @@ QUESTION = re.compile(r"\?\s*$|^\W*(wie|was|warum|wieso|woran|wer|wo|how|what|wh
 FOLLOW_UP_START = re.compile(r"^\W*(und|aber|eher|lieber|auch|mit|ohne|nur|was ist mit|wie wäre es mit|and|but|rather|"
                              r"what about|how about|or|only|just)\b")
 MAX_FOLLOW_UP_WORDS = 7
+# "welche davon sind erst Ideen?", "only ones still in the planning stage pls": a status word in a short question
+# that filters what is shown
+STATUS_ASK = re.compile(r"\b(welche\w*|which|was davon|what of|nur|only|just|bloß|ausschließlich|gibt es|gibts|any|"
+                        r"are there|is there|sind (die|das|davon|sie)|ist (das|die|davon)|are (they|these|those|any)|"
+                        r"is (it|that|this|anything)|läuft|laufen|show me|zeig\w*)\b")
+MAX_STATUS_WORDS = 10
 MIN_HELP_PROBABILITY = 0.45  # the learned help intent counts from here ("Was kann man hier so fragen?" 0.87; a lunch tip 0.32)
 MAX_NAMED_CANDIDATES = 6  # a name shared by more records than this names none of them
 STATUS_DEPTH = 4  # a status filter in a conversation looks at the best 4 × limit matches of the topic ("welche davon …")
@@ -119,12 +125,14 @@ class Turn:
 
 
 def classify(message: str, state: ConversationState, understanding_space: list[str], understanding_themes: list[str],
-             intent_of: Callable[[str], Intent] | None = None, references: tuple[int, ...] = ()) -> Turn:
+             intent_of: Callable[[str], Intent] | None = None, references: tuple[int, ...] = (),
+             understanding_status: str | None = None) -> Turn:
     """Decide what kind of turn this is.
 
     Exact forms are rules (numbers, ordinals, "mehr", greetings, a space type alone); everything else a follow-up can
     be is left to ``intent_of``, the classifier learned from prompts/<lang>/intents.yaml. ``references`` are the
-    numbers of the shown results the message names by place or title words ("die aus Hannover").
+    numbers of the shown results the message names by place or title words ("die aus Hannover");
+    ``understanding_status`` the implementation status it names, if any.
     """
     text = " ".join(message.lower().split())
     words = re.findall(r"\w+", text)
@@ -157,6 +165,8 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
             return _about_one("since", text, references)
         if PARTNERS.search(text):
             return _about_one("partners", text, references)
+        if understanding_status and len(words) <= MAX_STATUS_WORDS and STATUS_ASK.search(text):
+            return Turn("status")  # "welche davon sind erst Ideen?"
         if match := NUMBERED.search(text):  # "Details zu Nummer 7" (1–5 and ordinals are matched above)
             return _details_or_similar(text, int(match.group(1)))
         if LAST.search(text) and state.shown and len(words) <= MAX_FOLLOW_UP_WORDS:  # "das letzte klingt interessant"
@@ -389,6 +399,7 @@ class _TurnInput:
     presenter: Presenter
     spaces: list[str]
     themes: list[str]
+    status: str | None
     turn: Turn
     notes: dict[str, bool] = field(default_factory=dict)
 
@@ -437,13 +448,14 @@ class Conversation:
         if len(spaces) > 1:  # "eher Gewerbegebiet als Innenstadt", "nicht die Innenstadt, sondern das Quartier"
             spaces = understanding.detect_space_types(_preferred_part(request.message)) or spaces
         themes = understanding.detect_themes(request.message, whole_words=True)
+        status = understanding.detect_status(request.message)
         shown = [record for rid in state.shown if (record := self.searcher.get(rid)) is not None]
         references = resolve_references(request.message, shown)
         named = self._named(request.message, state) if state.challenge and not references else None
         if named is not None:
             references = (named[0],)
         intent_of = self._intent_of(state)
-        turn = classify(request.message, state, spaces, themes, intent_of, references)
+        turn = classify(request.message, state, spaces, themes, intent_of, references, status)
         if turn.kind == "which_one" and not turn.candidates and (focus := _focus(state)):
             # "und wo genau war das?", "gibts noch was ähnliches wie das?" right after the details of one result
             turn = _details_or_similar(request.message.lower(), focus)
@@ -455,7 +467,7 @@ class Conversation:
             text = " ".join(request.message.lower().split())
             turn = _new_or_refine(text, len(text.split()) <= MAX_FOLLOW_UP_WORDS)
         return _TurnInput(request=request, state=state, presenter=self.presenters[language], spaces=spaces, themes=themes,
-                          turn=turn,
+                          status=status, turn=turn,
                           notes={"stale": stale, "other_language": detected_language not in self.presenters})
 
     def _named(self, message: str, state: ConversationState) -> tuple[int, str] | None:
@@ -574,7 +586,9 @@ class Conversation:
             "context": {"context": self._context(state.context, request.message.strip()), "shown": []},
             "space_type": {"space_type": t.spaces[0] if t.spaces else state.space_type, "shown": []},
             "theme": {"themes": t.themes, "shown": []},
-            "status": {"status": ["verstetigt"], "shown": []},
+            # the status the message names; a status question naming none ("sind die schon über den Test hinaus?")
+            # asks for regular operation
+            "status": {"status": [t.status or "verstetigt"], "shown": []},
         }
         return state.model_copy(update=changes[kind]) if kind in changes else state
 

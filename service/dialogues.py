@@ -3,9 +3,10 @@
 Dialogues file (YAML list, tests/eval/conversations.yaml): id, split (dev|test), lang, turns: [{say, kind, thread,
 optional ref}]. ``kind`` is the expected turn kind (new, refine, context, space_type, theme, status, details,
 similar, more, contact, costs, greeting, thanks, help, reset, off_topic); ``thread`` is new (a topic starts), keep
-(the running topic must survive the turn) or reset. A turn is right when the assistant understood it as expected
-(an off-topic message counts as understood when it is refused or asked back); a dialogue keeps the thread when
-every turn's thread expectation holds.
+(the running topic must survive the turn) or reset. Optional ``space_type``, ``theme`` and ``status`` say which
+filter the turn must set (a slug, or for a theme its label). A turn is right when the assistant understood it as
+expected and set the filter it names (an off-topic message counts as understood when it is refused or asked back);
+a dialogue keeps the thread when every turn's thread expectation holds.
 """
 
 from __future__ import annotations
@@ -32,10 +33,11 @@ class TurnOutcome:
     observed: str
     thread_expected: str
     thread_ok: bool
+    filter_ok: bool = True  # the space type, theme or status the turn names was set
 
     @property
     def right(self) -> bool:
-        return self.observed == self.expected or self.observed in SAME.get(self.expected, set())
+        return self.filter_ok and (self.observed == self.expected or self.observed in SAME.get(self.expected, set()))
 
 
 @dataclass
@@ -66,8 +68,20 @@ def _thread_ok(expected: str, before: ConversationState, after: ConversationStat
     return bool(before.challenge) and after.challenge.startswith(before.challenge[:60])
 
 
+def _filter_ok(turn: dict[str, Any], after: ConversationState, theme_labels: dict[str, str]) -> bool:
+    """The filter a turn names (space type, theme, status) is the one the state now holds."""
+    if "space_type" in turn and after.space_type != turn["space_type"]:
+        return False
+    if "theme" in turn and not {turn["theme"], str(turn["theme"]).casefold()} & \
+            {s for t in after.themes for s in (t, theme_labels.get(t, "").casefold())}:
+        return False
+    return "status" not in turn or after.status == [turn["status"]]
+
+
 def run_dialogues(conversation: Conversation, dialogues: list[dict[str, Any]]) -> DialogueReport:
     report = DialogueReport()
+    themes = conversation.searcher.artifact.taxonomy.get("themes", {})
+    theme_labels = {slug: str(entry.get("label", "")) for slug, entry in themes.items()}
     for dialogue in dialogues:
         state: ConversationState | None = None
         kept = True
@@ -76,7 +90,8 @@ def run_dialogues(conversation: Conversation, dialogues: list[dict[str, Any]]) -
             answer = conversation.reply(ChatRequest(message=turn["say"], state=state))
             observed = "no_match" if answer.no_match and answer.turn == "new" else answer.turn
             ok = _thread_ok(turn.get("thread", "keep"), before, answer.state, turn["say"])
-            report.turns.append(TurnOutcome(dialogue["id"], turn["say"], turn["kind"], observed, turn.get("thread", "keep"), ok))
+            report.turns.append(TurnOutcome(dialogue["id"], turn["say"], turn["kind"], observed, turn.get("thread", "keep"), ok,
+                                            _filter_ok(turn, answer.state, theme_labels)))
             kept = kept and ok
             state = answer.state
         report.dialogues[dialogue["id"]] = kept
@@ -92,7 +107,8 @@ def format_dialogue_report(report: DialogueReport, title: str) -> str:
     lines.append(f"{'expected kind':16} {'n':>4} {'right':>7}  most common wrong")
     for kind in sorted(by_kind):
         outcomes = by_kind[kind]
-        wrong = Counter(t.observed for t in outcomes if not t.right).most_common(2)
+        wrong = Counter(t.observed if t.observed != t.expected else "wrong filter"
+                        for t in outcomes if not t.right).most_common(2)
         lines.append(f"{kind:16} {len(outcomes):4d} {sum(t.right for t in outcomes) / len(outcomes):7.1%}  "
                      + ", ".join(f"{k} {n}" for k, n in wrong))
     broken = [t for t in report.turns if not t.thread_ok][:10]

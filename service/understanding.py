@@ -73,6 +73,7 @@ class Understanding:
         self.space_types = self._compile(taxonomy.get("space_types", {}))
         self.themes = self._compile(taxonomy.get("themes", {}))
         self._tables = {"space_types": self.space_types, "themes": self.themes}
+        self.statuses = {slug: _word_starts(entry) for slug, entry in taxonomy.get("status", {}).items()}
         # A word's one-word matches are kept: the same words come back turn after turn (the topic is searched again
         # with each refinement).
         self._one_word_matches = lru_cache(maxsize=WORD_CACHE_SIZE)(self._one_word_slugs)
@@ -120,6 +121,35 @@ class Understanding:
         name a theme, but "Fahrgemeinschaften" does not name Gemeinschaft, nor "Wasserstoff" Wasser.
         """
         return self._detect("themes", text, whole_words)
+
+    def detect_status(self, text: str) -> str | None:
+        """The implementation status a text asks for ("welche davon sind erst Ideen?" → idee), the first-named if it
+        names several ("running permanently, not just pilots" → verstetigt). A status named only to be negated
+        ("nicht mehr nur im Test", "über die Testphase raus") asks for the one after it: regular operation."""
+        found: list[tuple[int, str]] = []
+        negated = False
+        for variant in _variants(text):
+            for slug, pattern in self.statuses.items():
+                for match in pattern.finditer(variant):
+                    if NEGATED_STATUS.search(variant[: match.start()]):
+                        negated = True
+                    else:
+                        found.append((match.start(), slug))
+        if found:
+            return min(found)[1]
+        return "verstetigt" if negated else None
+
+
+# "nicht mehr nur im Test", "not just a pilot", "über die Testphase raus": the status named next is ruled out.
+NEGATED_STATUS = re.compile(r"\b(nicht (mehr )?(nur|bloss|bloß)|kein\w*|not (just|only|merely)|no longer|ueber|über|uber|beyond|"
+                            r"raus aus|hinaus)\s+(\w+\s+){0,2}$")
+
+
+def _word_starts(entry: dict[str, Any]) -> re.Pattern[str]:
+    """A pattern for the label and synonyms of a taxonomy entry, each at the start of a word (inflections follow)."""
+    names = [str(entry.get("label", "")), *(str(s) for s in entry.get("synonyms", []) or [])]
+    words = sorted({variant for name in names if name.strip() for variant in _variants(name)}, key=len, reverse=True)
+    return re.compile(r"(?<!\w)(" + "|".join(re.escape(w) for w in words) + r")")
 
 
 # ---- what a planner says about their municipality ("wir sind eine Gemeinde mit 8000 Einwohnern in Bayern") ----

@@ -549,3 +549,19 @@ def test_a_weak_guess_at_help_asks_back() -> None:
     message = "hast du einen Tipp für die Mittagspause hier?"
     assert classify(message, running, [], [], lambda _: Intent("help", 0.8)).kind == "help"
     assert classify(message, running, [], [], lambda _: Intent("help", 0.3)).kind == "unclear"
+
+
+def test_a_status_question_filters_to_the_status_it_names(chat: Chat) -> None:
+    chat.say("Wie können wir mit Daten den Verkehr in der Innenstadt besser steuern?")
+    finished = chat.say("welche davon sind schon abgeschlossen?")
+    assert finished["turn"] == "status" and chat.state["status"] == ["abgeschlossen"]  # type: ignore[index]
+    assert finished["results"] and all(r["status"] == "abgeschlossen" for r in finished["results"])
+    assert "„Abgeschlossen“" in finished["message"]
+    ideas = chat.say("und welche sind erst Ideen?")
+    assert ideas["turn"] == "status" and chat.state["status"] == ["idee"]  # type: ignore[index]
+    assert all(r["status"] == "idee" for r in ideas["results"])
+    assert "Idee" in ideas["message"] and "verstetigt" not in ideas["message"]
+    assert chat.state["challenge"].startswith("Wie können wir")  # type: ignore[index]
+    beyond = chat.say("welche davon sind nicht mehr nur im Test?")  # a negated trial asks for regular operation
+    assert chat.state["status"] == ["verstetigt"]  # type: ignore[index]
+    assert all(r["status"] == "verstetigt" for r in beyond["results"])

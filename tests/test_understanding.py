@@ -42,3 +42,17 @@ def test_whole_words_only_when_asked(understanding: Understanding) -> None:
     assert understanding.detect_themes("climate adaptation only", whole_words=True) == ["klimaanpassung"]
     # the word cache gives the same answers the second time
     assert understanding.detect_themes("was mit Fahrgemeinschaften") == understanding.detect_themes("was mit Fahrgemeinschaften")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("welche davon sind erst Ideen?", "idee"),
+    ("only ones still in the planning stage pls", "planung"),
+    ("was davon wird aktuell schon umgesetzt?", "umsetzung"),
+    ("nur abgeschlossene Projekte bitte", "abgeschlossen"),
+    ("which of these are actually running permanently, not just pilots?", "verstetigt"),  # the first named
+    ("sind die schon über die Testphase raus?", "verstetigt"),  # a negated trial: regular operation
+    ("welche davon sind nicht mehr nur im Test?", "verstetigt"),
+    ("wie funktioniert das genau?", None),
+])
+def test_status_detected(understanding: Understanding, text: str, expected: str | None) -> None:
+    assert understanding.detect_status(text) == expected
