@@ -48,21 +48,48 @@ ORDINAL_ALONE = re.compile(rf"^\W*(und\s+)?(the|die|der|das|den|zur|zum)?\s*({_N
 # "the one from Darmstadt?", "die aus Hannover": a shown result by its place alone
 ONE_FROM = re.compile(r"^\W*(und\s+)?(the one|die|das|der|den|dem)\s+(from|in|aus)\s+\S+(\s+\S+)?\W*$")
 # "bitte nur Thema Verwaltung", "schwerpunkt soziales und teilhabe", "beschränk das aufs Thema Sicherheit"
-THEME_WORD = re.compile(r"\b(thema|themen|themenfeld|schwerpunkt|bereich|beschränk\w*|topic|focus|restrict|limit)\b")
+THEME_WORD = re.compile(r"\b(thema|themen|themenfeld|schwerpunkt|bereich|beschränk\w*|topic|focus|restrict|limit)\b|"
+                        r"\w(seite|bereich|thema|themen|aspekt|aspekte)\b|\bgeh(t|en)'?s?\b(\s+\w+){0,3}?\s+ums?\b|"
+                        r"\bes\s+(\w+\s+){0,2}?ums?\s+\w+\s+geht\b|\b(side|part|aspect) of\b|\bmit blick auf\b")
+# A follow-up that restricts the running topic to a space type, anywhere in a longer message ("gilt das auch für
+# Gewerbegebiete? da haben wir die größten Dachflächen", "Bevorzugt wären Projekte in Wohnquartieren").
+FACET_MARKER = re.compile(r"\b(auch|eher|lieber|speziell|spezifisch|insbesondere|vor allem|nur|bloß|davon|dabei|dafür|dazu|"
+                          r"darunter|gilt|gelten|bezogen|fokus\w*|konzentrier\w*|beschränk\w*|eingrenz\w*|einschränk\w*|"
+                          r"bevorzugt|am liebsten|projekte|beispiele|lösungen|also|too|rather|instead|specifically|especially|"
+                          r"mainly|only|just|focus\w*|narrow\w*|restrict\w*|what about|how about|examples?|projects|"
+                          r"solutions|prefer\w*)\b|" + THEME_WORD.pattern)
+# Words that ask for a filter rather than say what the topic is ("können Sie das bitte auf Gewerbegebiete eingrenzen?").
+FILTER_WORDS = frozenset("""
+    thema themen themenfeld schwerpunkt bereich fokus richtung seite ecke teil sachen dinge ansätze projekte beispiele
+    lösungen ergebnisse zeig zeige zeigen mir uns können könnten kannst kann sie du man würde wäre wären gern gerne
+    lieber eher speziell spezifisch konkret insbesondere vor allem hauptsächlich geht gehts s um ums drum betrifft
+    betreffen bezogen bezug aufs auf für fuer mal doch jetzt dann ja passt passend passende passendes tun hat von mit
+    gibt gibts gilt gelten das sowas etwas dazu davon dabei dafür da eigentlich bevorzugt interessiert interessieren
+    eingrenzen einschränken beschränken beschränk filtern angesiedelt liegen liegt hm hmm achso ok okay nee nein
+    please show can could you would like prefer rather specifically especially mainly focus focused narrow down
+    restrict limit to on about side area field things stuff solutions results examples projects related regarding
+    concerning with have do does we are there is it s that this more interested let keep stick something anything
+    also too any some context setting
+""".split())
+MAX_FACET_WORDS = 12  # a filter and little else
+# A space type with one other word is still a filter ("Parkplatzsuche in der Innenstadt" was the topic); a theme word
+# with another is a kind of solution ("something with trees and water") unless a marker says otherwise.
+MAX_SPACE_REST = 1
+MAX_MARKED_FACET_WORDS = 25  # a filter with more said about the topic
 PATTERNS = {
     "reset": re.compile(r"^\W*((nee|nein|ok|okay|also|gut)\W+)?(doch\s+)?(noch ?mal\s+)?(ganz\s+)?(neu anfangen|von vorn[e]?"
                         r"( anfangen| beginnen)?|neues thema|anderes thema|neustart|zurücksetzen|start over|start again|"
                         r"(let'?s )?start (over|again|from scratch)|from scratch|new topic|reset|restart)\W*(bitte|please)?\W*$"),
-    "thanks": re.compile(r"^\W*((ok|okay|super|prima|toll|great|perfect|perfekt|alles klar)\W+)?"
+    "thanks": re.compile(r"^\W*((ok|okay|super|supi|prima|toll|klasse|cool|top|spitze|great|perfect|perfekt|nice|alles klar)\W+)?"
                          r"(danke|vielen dank|dank dir|dank ihnen|danke schön|dankeschön|merci|thanks?|thank you|cheers)\b"
                          r"[\w\s,!.'’]{0,40}$"),
     "greeting": re.compile(r"^\W*(hallo|hi|hey|moin|servus|grüß gott|guten (tag|morgen|abend)|hello|good (morning|afternoon|evening))"
-                           r"(\W*$|\W+(nochmal|noch mal|wieder|again|back)\b[^?]{0,60}$)"),  # "hallo nochmal, war kurz weg"
+                           r"(\W*$|\W+(\w+\W+){0,3}?(nochmal|noch mal|noch einmal|wieder|again|back)\b[^?]{0,80}$)"),  # "hallo nochmal, war kurz weg"
     "help": re.compile(r"(\bwas kannst du\b|\bwas können sie\b|\bwie funktionierst du\b|^\W*wie funktioniert (das|dieser assistent)\W*$|"
                        r"^\W*(ich brauche )?(hilfe|help)\W*$|\bwhat can you do\b|^\W*how does (this|it) work\W*$|"
                        r"\bwas kann ich (dich|sie|hier)( alles)? fragen\b|\bwie frag\w* ich\b|\bich brauch\w* (kurz |mal )?hilfe\b|"
                        r"\bhow (do|should|can) i ask\b|\bwhat can i ask\b)"),
-    "details": re.compile(rf"(details?|mehr|more|genauer|info\w*|erzähl\w*|tell me)\b.*?"
+    "details": re.compile(rf"(details?|mehr|more|genauer|näher\w*|info\w*|erzähl\w*|tell me)\b.*?"
                           rf"\b(zu|zur|zum|über|on|about|for|to|of|nr\.?|nummer|number|#)?\s*(die |der |das |the )?"
                           rf"(nr\.?\s*|nummer\s*|number\s*|#\s*)?({_NUM})\b"),
     # "zur zweiten", "zum dritten bitte", "Nummer 2", "about the second one"
@@ -70,13 +97,15 @@ PATTERNS = {
                                 rf"(nr\.?|nummer|number|#)\s*)({_NUM})\b"),
     "similar": re.compile(rf"{_SIMILAR}\b.*?\b(nr\.?\s*|nummer\s*|number\s*|#\s*)?({_NUM})\b"),
     "more": re.compile(r"^\W*((ok|okay|gut|hm+|na gut|alles klar|danke|and|ok then)\W+)?"
-                       r"(und\s+)?(zeig\w*\s+(mir\s+)?)?(noch\s+)?(n |ein )?(paar|mehr|weitere|andere|more|other|next)"
+                       r"(und\s+)?(zeig\w*\s+(mir\s+)?)?(noch\s+)?(n |ein |\d{1,2} |zwei |drei |fünf |five |a few )?(paar|mehr|weitere|andere|more|other|next)"
                        r"(\s+(lösungen|ergebnisse|vorschläge|beispiele|solutions|results|options|bitte|please))?\W*(bitte|please)?\W*$"),
     "status": re.compile(r"\b(nur|only|bloß|ausschließlich)\b.*\b(verstetigt\w*|dauerbetrieb|regelbetrieb|umgesetzt\w*|laufend\w*|"
                          r"established|permanent|running|in operation)\b"),
 }
 # Questions about the money or staff a shown solution takes (the atlas has no cost data: answered honestly).
 COSTS = re.compile(r"\b(was kostet|was kosten|gekostet|kostenpunkt|wie teuer|wie viel (kostet|kosten|geld|aufwand|personal)|welche kosten|"
+                   r"an personal|personalaufwand|personalbedarf|wie viele (stellen|leute|mitarbeitende|personen)|how many staff|"
+                   r"staff (time|effort|needed)|"
                    r"wer (zahlt|bezahlt|finanziert)|wie (wurde|wird|war) \w+ (finanziert|bezahlt)|how much (does|did|is|was|would)|"
                    r"what (does|did) .{1,40} cost|who pa(id|ys)|paid for|how expensive)\b")
 # Who to ask about a shown solution.
@@ -90,22 +119,30 @@ SINCE = re.compile(r"\b(seit wann|wie lange (schon|läuft|gibt|hat|dauert\w*)|wa
 PARTNERS = re.compile(r"\b(partner\w*|mit wem|wer (war|ist|sind|waren) (\w+ ){0,3}beteiligt|wer macht (\w+ ){0,2}mit|"
                       r"who (else )?(was|is|were|are) involved|who took part)\b")
 # "sowas wie in Braunschweig": a shown result named as the model for more of the same.
-LIKE = re.compile(r"\b(so ?was wie|so etwas wie|ähnlich\w* wie|vergleichbar\w* (zu|mit|wie)|similar to|something like)\b")
-NEW_TOPIC = re.compile(r"^\W*(andere|neue|ganz andere|noch eine|other|another|new|different) (frage|thema|question|topic)\b")
-POINTS_BACK = re.compile(r"^\W*(gibt'?s|gibts|gibt es|habt ihr|hast du|haben sie|is there|are there|any)\s+"
+LIKE = re.compile(r"\b(so ?was wie|so etwas wie|ähnlich\w* wie|vergleichbar\w* (zu|mit|wie)|similar to|something like|"
+                  r"more like|(mehr|noch was|weitere) so wie)\b")
+NEW_TOPIC = re.compile(r"^\W*((ganz|noch)\s+)?(andere[snr]?|neue[snr]?|eine|other|another|new|different|separate) "
+                       r"(frage|thema|question|topic)\b")
+POINTS_BACK = re.compile(r"^\W*((hm+|ok|okay|und|achso|also|and|so)\W+)?(gibt'?s|gibts|gibt es|habt ihr|hast du|haben sie|is there|are there|any)\s+"
                          r"(da|dazu|davon|dafür|sowas|so was|auch|anything|something)\b")
-WANTS_DETAILS = re.compile(r"\b(mehr dazu|genauer|erzähl\w*|details?|tell me more|more about|more on|show me|zeig mir|"
+WANTS_DETAILS = re.compile(r"\b(mehr dazu|dazu mehr|mehr darüber|genauer|erzähl\w*|details?|tell me more|more about|more on|show me|zeig mir|"
                            r"wie funktionier\w*|was mach\w*|how does|how do they|what do they)\b")
 QUESTION = re.compile(r"\?\s*$|^\W*(wie|was|warum|wieso|woran|wer|wo|how|what|why|who|where)\b")
 FOLLOW_UP_START = re.compile(r"^\W*(und|aber|eher|lieber|auch|mit|ohne|nur|was ist mit|wie wäre es mit|and|but|rather|"
                              r"what about|how about|or|only|just)\b")
 MAX_FOLLOW_UP_WORDS = 7
+# An aside the planner marks as one ("apropos, weißt du wie das Wetter wird?", "sorry unrelated - …"): inside a
+# conversation it is a planning question only if the domain detector is fairly sure (a follow-up such as "übrigens,
+# gibt es auch was für Senioren?" scores 0.48, the weather 0.33, a podcast tip 0.38).
+ASIDE = re.compile(r"\b(apropos|nebenbei|übrigens|unrelated|off[- ]topic|by the way|btw|privat\w*|personal question|"
+                   r"weißt du|wissen sie|kennst du|kennen sie|do you know|can you recommend)\b")
+MIN_ASIDE_ON_TOPIC = 0.45
 # "welche davon sind erst Ideen?", "only ones still in the planning stage pls": a status word in a short question
 # that filters what is shown
 STATUS_ASK = re.compile(r"\b(welche\w*|which|was davon|what of|nur|only|just|bloß|ausschließlich|gibt es|gibts|any|"
                         r"are there|is there|sind (die|das|davon|sie)|ist (das|die|davon)|are (they|these|those|any)|"
-                        r"is (it|that|this|anything)|läuft|laufen|show me|zeig\w*)\b")
-MAX_STATUS_WORDS = 10
+                        r"is (it|that|this|anything)|läuft|laufen|show me|zeig\w*|davon)\b")
+MAX_STATUS_WORDS = 12  # in the message's first sentence
 MIN_HELP_PROBABILITY = 0.45  # the learned help intent counts from here ("Was kann man hier so fragen?" 0.87; a lunch tip 0.32)
 MAX_NAMED_CANDIDATES = 6  # a name shared by more records than this names none of them
 STATUS_DEPTH = 4  # a status filter in a conversation looks at the best 4 × limit matches of the topic ("welche davon …")
@@ -122,17 +159,19 @@ class Turn:
     kind: TurnKind
     number: int | None = None
     candidates: tuple[int, ...] = ()  # for "which_one": the shown results the message could mean
+    refines: bool = False  # a space type or theme that also says more about the topic: both are kept
 
 
 def classify(message: str, state: ConversationState, understanding_space: list[str], understanding_themes: list[str],
              intent_of: Callable[[str], Intent] | None = None, references: tuple[int, ...] = (),
-             understanding_status: str | None = None) -> Turn:
+             understanding_status: str | None = None, facet_words: frozenset[str] = frozenset()) -> Turn:
     """Decide what kind of turn this is.
 
     Exact forms are rules (numbers, ordinals, "mehr", greetings, a space type alone); everything else a follow-up can
     be is left to ``intent_of``, the classifier learned from prompts/<lang>/intents.yaml. ``references`` are the
     numbers of the shown results the message names by place or title words ("die aus Hannover");
-    ``understanding_status`` the implementation status it names, if any.
+    ``understanding_status`` the implementation status it names, if any; ``facet_words`` the words of the message
+    that name a space type or theme.
     """
     text = " ".join(message.lower().split())
     words = re.findall(r"\w+", text)
@@ -165,7 +204,8 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
             return _about_one("since", text, references)
         if PARTNERS.search(text):
             return _about_one("partners", text, references)
-        if understanding_status and len(words) <= MAX_STATUS_WORDS and STATUS_ASK.search(text):
+        first = re.split(r"[?.!]", text, maxsplit=1)[0]
+        if understanding_status and len(re.findall(r"\w+", first)) <= MAX_STATUS_WORDS and STATUS_ASK.search(first):
             return Turn("status")  # "welche davon sind erst Ideen?"
         if match := NUMBERED.search(text):  # "Details zu Nummer 7" (1–5 and ordinals are matched above)
             return _details_or_similar(text, int(match.group(1)))
@@ -176,9 +216,16 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
         if WHAT_IS.search(text) and len(references) == 1:
             return Turn("details", references[0])  # "was ist dieser Lärmomat in Berlin?", "what's Schaddel in Kassel?"
         short = len(words) <= MAX_FOLLOW_UP_WORDS
-        if understanding_space and _only_names(words, understanding_space):  # at most two words besides fillers
-            return Turn("space_type")
-        if short and understanding_themes and (FOLLOW_UP_START.search(text) or len(words) <= 3 or THEME_WORD.search(text)):
+        if NEW_TOPIC.search(text):
+            return Turn("new")  # "Ganz anderes Thema: in unserem Gewerbegebiet …"
+        if len(references) == 1 and WANTS_DETAILS.search(text):
+            return Turn("details", references[0])  # "Gieß den Kiez klingt spannend, mehr dazu": not the space type Kiez
+        if understanding_space and (facet := _facet(text, words, facet_words, FACET_MARKER, MAX_SPACE_REST)):
+            return Turn("space_type", refines=facet == "refines")  # "und im Gewerbegebiet?", "gilt das auch für …?"
+        if understanding_themes and (THEME_WORD.search(text) or not POINTS_BACK.search(text)) \
+                and (facet := _facet(text, words, facet_words, FACET_MARKER, 0)):
+            return Turn("theme", refines=facet == "refines")  # "bitte nur Einzelhandel und Leerstand", "eher die Energieseite"
+        if short and understanding_themes and (FOLLOW_UP_START.search(text) or len(words) <= 3):
             return Turn("theme")
         if intent_of is not None:
             return _follow_up(intent_of(message), text, words, references)
@@ -278,15 +325,19 @@ def _about_one(kind: TurnKind, text: str, references: tuple[int, ...]) -> Turn:
 
 
 def resolve_references(message: str, shown: list[RecordDict]) -> tuple[int, ...]:
-    """The numbers of the shown results a message names by place or by words of the title."""
+    """The numbers of the shown results a message names by place, by words of the title or by the whole title
+    ("Gieß den Kiez klingt spannend": a title of short words)."""
     tokens = set(_tokens(message))
     if not tokens or not shown:
         return ()
+    words = " " + " ".join(re.findall(r"\w+", message.lower())) + " "
     scores = []
     for number, record in enumerate(shown, start=1):
         place = {t for t in _tokens(str(record.get("municipality", ""))) if t not in PLACE_WORDS and t not in FILLER}
         title = {t for t in _tokens(str(record.get("title", ""))) if len(t) >= MIN_TITLE_WORD and t not in TITLE_WORDS}
-        hits = len(place & tokens) * 2 + sum(1 for t in title if any(_same_word(t, w) for w in tokens))
+        whole = " ".join(re.findall(r"\w+", str(record.get("title", "")).lower()))
+        hits = len(place & tokens) * 2 + sum(1 for t in title if any(_same_word(t, w) for w in tokens)) \
+            + (WHOLE_TITLE if " " in whole and f" {whole} " in words else 0)
         scores.append((hits, number))
     best = max(score for score, _ in scores)
     return tuple(number for score, number in scores if score == best) if best else ()
@@ -347,6 +398,7 @@ PLACE_WORDS = frozenset("landkreis kreis stadt gemeinde region und u a modellst�
 TITLE_WORDS = frozenset("digitale digitaler digitales digital smarte smarter smart plattform stadt quartier innenstadt "
                         "gewerbegebiet projekt lösung loesung".split())
 MIN_TITLE_WORD = 6
+WHOLE_TITLE = 10  # a message that quotes a title names that result, whatever else it shares with others
 NAME_START = MIN_TITLE_WORD - 1  # _same_word needs both words this long, so they share this many first letters
 
 
@@ -381,9 +433,17 @@ def _preferred_part(message: str) -> str:
     return message
 
 
-def _only_names(words: list[str], detected: list[str]) -> bool:
-    """True if the message is little more than a space type ("und im Gewerbegebiet?")."""
-    return sum(w not in FILLER for w in words) <= 2
+def _facet(text: str, words: list[str], facet_words: frozenset[str], marker: re.Pattern[str], max_rest: int) -> str | None:
+    """Whether a message that names a space type or theme restricts the running topic to it: "only" when it says
+    little else (at most ``max_rest`` other words: "und im Gewerbegebiet?"), "refines" when a marker says it is a
+    follow-up that also says more about the topic ("gilt das auch für Gewerbegebiete? da haben wir die größten
+    Dachflächen"); None for a new challenge."""
+    rest = [w for w in words if w not in FILLER and w not in FILTER_WORDS and w not in facet_words]
+    if len(rest) <= max_rest and len(words) <= MAX_FACET_WORDS:
+        return "only"
+    if len(words) <= MAX_MARKED_FACET_WORDS and marker.search(text):
+        return "refines" if len(rest) > 1 else "only"
+    return None
 
 
 RESULT_TEMPLATES: dict[str, str] = {"more": "more", "status": "status", "space_type": "space_type", "theme": "theme",
@@ -449,23 +509,27 @@ class Conversation:
             spaces = understanding.detect_space_types(_preferred_part(request.message)) or spaces
         themes = understanding.detect_themes(request.message, whole_words=True)
         status = understanding.detect_status(request.message)
+        facet_words = understanding.facet_words(request.message) if spaces or themes else frozenset()
         shown = [record for rid in state.shown if (record := self.searcher.get(rid)) is not None]
         references = resolve_references(request.message, shown)
         named = self._named(request.message, state) if state.challenge and not references else None
         if named is not None:
             references = (named[0],)
         intent_of = self._intent_of(state)
-        turn = classify(request.message, state, spaces, themes, intent_of, references, status)
+        turn = classify(request.message, state, spaces, themes, intent_of, references, status, facet_words)
         if turn.kind == "which_one" and not turn.candidates and (focus := _focus(state)):
             # "und wo genau war das?", "gibts noch was ähnliches wie das?" right after the details of one result
             turn = _details_or_similar(request.message.lower(), focus)
         if named is not None and turn.number == named[0] > len(state.shown):
             # A solution of the atlas that was not on screen, named in a question about it: it joins the list.
             state = state.model_copy(update={"shown": [*state.shown, named[1]]})
+        text = " ".join(request.message.lower().split())
         if turn.kind == "unclear" and not self.searcher.search(request.message, limit=1).no_match:
             # The turn classifier took it for small talk, but the domain detector sees a planning question.
-            text = " ".join(request.message.lower().split())
             turn = _new_or_refine(text, len(text.split()) <= MAX_FOLLOW_UP_WORDS)
+        if state.challenge and turn.kind not in ("reset", "greeting", "thanks", "help") and ASIDE.search(text) \
+                and self.searcher.components(request.message, []).on_topic < MIN_ASIDE_ON_TOPIC:
+            turn = Turn("unclear")  # an aside the planner marks as one: keep the thread, ask back
         return _TurnInput(request=request, state=state, presenter=self.presenters[language], spaces=spaces, themes=themes,
                           status=status, turn=turn,
                           notes={"stale": stale, "other_language": detected_language not in self.presenters})
@@ -590,6 +654,8 @@ class Conversation:
             # asks for regular operation
             "status": {"status": [t.status or "verstetigt"], "shown": []},
         }
+        if kind in ("space_type", "theme") and t.turn.refines:  # "eher die Datenseite, also LoRaWAN und Messwerte"
+            changes[kind]["challenge"] = self._refined(state.challenge, request.message.strip())
         return state.model_copy(update=changes[kind]) if kind in changes else state
 
     def _search_turn(self, t: _TurnInput) -> ChatResponse:

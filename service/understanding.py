@@ -18,12 +18,14 @@ from indexer.places import laender_of, size_class
 from indexer.text import fold, strip_accents
 
 TOKEN = re.compile(r"[a-z0-9]+")
+WORD = re.compile(r"\w+")  # a word as the conversation splits a message
 # A synonym this long also matches as the head of a compound ("Wohnquartier" ← "quartier").
 MIN_SUFFIX_MATCH = 8
 # Shorter synonyms must match a whole word (plus a plural/case ending) – "City" but not "Citrus".
 MIN_PREFIX_MATCH = 6
 ENDINGS = ("", "s", "n", "e", "en", "es", "er", "ern")
 WORD_CACHE_SIZE = 1 << 16  # words whose space-type and theme matches are kept (least recently used dropped)
+SIDE_WORDS = ("seite", "bereich", "thema", "themen", "aspekt", "aspekte", "sachen", "fragen")
 MIN_TYPO_MATCH = 9  # synonyms this long also match with one letter wrong, missing, extra or swapped
 # Compounds that end in a space-type word but are not about that space type.
 FALSE_HEADS = ("rechenzentrum", "datenzentrum", "gesundheitszentrum", "rechenzentren", "bildungszentrum", "logistikzentrum",
@@ -56,8 +58,8 @@ def _word_matches(token: str, word: str, single: bool, whole_words: bool = False
         return False
     if any(token == word + ending for ending in ENDINGS):
         return True
-    if whole_words:
-        return False
+    if whole_words:  # "Energieseite", "Verkehrsthemen": a theme word and a word for its side of things
+        return any(token == word + ending + part for ending in ENDINGS for part in SIDE_WORDS)
     if len(word) >= MIN_PREFIX_MATCH and token.startswith(word):
         return True  # inflections and compounds with the word in front: "innenstadtleerstand"
     if single and len(word) >= MIN_SUFFIX_MATCH and any(token.endswith(word + ending) for ending in ENDINGS):
@@ -121,6 +123,22 @@ class Understanding:
         name a theme, but "Fahrgemeinschaften" does not name Gemeinschaft, nor "Wasserstoff" Wasser.
         """
         return self._detect("themes", text, whole_words)
+
+    def facet_words(self, text: str) -> frozenset[str]:
+        """The words of a text (lower-case, as written) that name a space type or theme, alone or as part of a longer
+        synonym ("city centre", "ärztliche Versorgung"): what is left besides them tells a filter from a new topic."""
+        words = WORD.findall(text.lower())
+        named: set[str] = set()
+        for tokens in ([fold(w) for w in words], [strip_accents(w) for w in words]):
+            for i, token in enumerate(tokens):
+                if self._one_word_matches("space_types", token, False) or self._one_word_matches("themes", token, True):
+                    named.add(words[i])
+            for table in self._tables.values():
+                for term in (term for terms in table.values() for term in terms if len(term.words) > 1):
+                    n = len(term.words)
+                    named.update(w for i in range(len(tokens) - n + 1) if term.matches(tokens[i : i + n])
+                                 for w in words[i : i + n])
+        return frozenset(named)
 
     def detect_status(self, text: str) -> str | None:
         """The implementation status a text asks for ("welche davon sind erst Ideen?" → idee), the first-named if it

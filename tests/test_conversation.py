@@ -248,7 +248,7 @@ def test_every_template_renders(language: str) -> None:
     context = {
         "items": [item], "state": ConversationState(challenge="c", shown=["x"]), "result": None,
         "notes": {"stale": True, "other_language": True}, "record": record, "number": 1, "labels": labels_,
-        "label": lambda kind, slug: slug, "space_type_label": "Quartier", "theme_labels": ["Energie"],
+        "label": lambda kind, slug: slug, "space_type_label": "Quartier", "theme_labels": ["Energie"], "status_labels": ["In Umsetzung"],
         "all_themes": ["Energie"], "matched_challenge": "Herausforderung", "space_type": "quartier",
         "municipality": Preference(land="Bayern", size_class="kleinstadt"),
         "space_type_labels": ["Quartier"], "status_label": "In Umsetzung", "is_mpsc": True,
@@ -488,7 +488,8 @@ def test_numbers_beyond_the_first_five_only_when_they_number_a_result() -> None:
     assert classify("das letzte klingt interessant", running, [], []) == Turn("details", 10)  # the last one shown
     assert classify("ähnliche wie die letzte?", running, [], []) == Turn("similar", 10)
     assert classify("Das letzte Hochwasser hat die Altstadt geflutet", running, [], []).kind == "new"
-    assert classify("only the ones in the city centre please", running, ["innenstadt"], []) == Turn("space_type")  # 8 words
+    assert classify("only the ones in the city centre please", running, ["innenstadt"], [],
+                    facet_words=frozenset({"city", "centre"})) == Turn("space_type")  # 8 words
     assert classify("es geht ums quartier", running, ["quartier"], []) == Turn("space_type")
     assert classify("the seventh one please", running, [], []) == Turn("details", 7)
     assert classify("first one pls", running, [], []) == Turn("details", 1)
@@ -565,3 +566,27 @@ def test_a_status_question_filters_to_the_status_it_names(chat: Chat) -> None:
     beyond = chat.say("welche davon sind nicht mehr nur im Test?")  # a negated trial asks for regular operation
     assert chat.state["status"] == ["verstetigt"]  # type: ignore[index]
     assert all(r["status"] == "verstetigt" for r in beyond["results"])
+
+
+def test_a_space_type_or_theme_in_a_longer_follow_up_keeps_the_thread(chat: Chat) -> None:
+    chat.say("In unserer Fußgängerzone stehen immer mehr Läden leer.")
+    business = chat.say("gilt das auch für Gewerbegebiete? da haben wir die größten Dachflächen")
+    assert business["turn"] == "space_type" and chat.state["space_type"] == "gewerbegebiet"  # type: ignore[index]
+    assert chat.state["challenge"].startswith("In unserer Fußgängerzone")  # type: ignore[index]
+    assert "Dachflächen" in chat.state["challenge"]  # type: ignore[index]  # what else it said refines the topic
+    assert business["results"] and all("gewerbegebiet" in r["space_types"] for r in business["results"])
+    energy = chat.say("eher die Energieseite")
+    assert energy["turn"] == "theme" and chat.state["themes"] == ["energie"]  # type: ignore[index]
+    aside = chat.say("apropos, weißt du wie das Wetter morgen in Kassel wird?")
+    assert aside["turn"] == "unclear" and chat.state["challenge"].startswith("In unserer")  # type: ignore[index]
+    kind = chat.say("gibt's auch was mit Telemedizin?")  # a kind of solution, not the theme health
+    assert kind["turn"] == "refine" and chat.state["themes"] == ["energie"]  # type: ignore[index]
+
+
+def test_a_quoted_title_names_its_result() -> None:
+    from service.conversation import resolve_references
+
+    shown = [{"title": "Bodenfeuchtesensoren für Stadtbäume", "municipality": "Darmstadt"},
+             {"title": "Gieß den Kiez", "municipality": "Berlin"}]
+    assert resolve_references("Gieß den Kiez klingt spannend, mehr dazu", shown) == (2,)  # short words, whole title
+    assert resolve_references("im Kiez gießen", shown) == ()

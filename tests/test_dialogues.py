@@ -1,9 +1,14 @@
-"""The conversation test set (tests/eval/conversations.yaml, written before the implementation): how many turns
-the assistant understands as meant, and how many dialogues keep their thread. Floors sit just under the figures
-measured (dev 99.0 % / 100 %, test 93.5 % / 100 %; some rules were found from test-set misses over the rounds, so
-the test figures are optimistic); the goal is 95 % / 95 %. The fresh set (conversations_fresh.yaml) was written later
-by writers who saw neither the code nor the training phrasings; its test split is the honest figure (86.9 % / 85.0 %
-when it was added, 92.8 % / 90.0 % after fixing misses from its dev split and from new probes)."""
+"""The conversation test sets: how many turns the assistant understands as meant (and, where a turn names a space
+type, theme or status, sets that filter), and how many dialogues keep their thread. The goal is 95 % / 95 % on the
+fresh set's test split; floors sit a turn or two under the figures measured.
+
+- conversations.yaml, written before the implementation (dev 98.5 % / 100 %, test 94.5 % / 100 %; some rules were
+  found from its test-set misses over the rounds, so its test figures are optimistic);
+- conversations_fresh.yaml, written later by two writers who saw neither the code nor the training phrasings; its
+  test split is the honest figure and is never used to fix a miss (86.9 % / 85.0 % when it was added, 92.8 % / 90.0 %
+  after round 3, 96.1 % / 97.5 % after round 4 with the stricter filter check; dev 98.7 % / 100 %);
+- conversations_filters.yaml, dev only, by a third writer, aimed at filters, context and asides (73.5 % / 50.0 %
+  when it arrived, 97.5 % / 96.7 % after round 4)."""
 
 from __future__ import annotations
 
@@ -16,8 +21,9 @@ from service.dialogues import format_dialogue_report, load_dialogues, run_dialog
 
 DIALOGUES = Path(__file__).parent / "eval" / "conversations.yaml"
 FRESH = Path(__file__).parent / "eval" / "conversations_fresh.yaml"  # written later by writers who saw no code
-FLOORS = {(DIALOGUES, "dev"): (0.96, 0.97), (DIALOGUES, "test"): (0.91, 0.97), (FRESH, "dev"): (0.94, 0.95),
-          (FRESH, "test"): (0.90, 0.87)}
+FILTERS = Path(__file__).parent / "eval" / "conversations_filters.yaml"  # a third writer, dev only
+FLOORS = {(DIALOGUES, "dev"): (0.96, 0.97), (DIALOGUES, "test"): (0.92, 0.97), (FRESH, "dev"): (0.97, 0.97),
+          (FRESH, "test"): (0.94, 0.95), (FILTERS, "dev"): (0.95, 0.93)}
 
 
 def test_the_set_is_large_and_balanced() -> None:
