@@ -11,7 +11,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # PostgreSQL and nginx for the deployment tests (tests/system.py starts them on 127.0.0.1), only if missing.
 SYSTEM_PACKAGES := postgresql nginx
 
-.PHONY: install browser-deps system-deps run index lint test bench validate clean
+.PHONY: install browser-deps system-deps run index lint test bench transcripts validate clean
 
 install: $(STAMP)
 
@@ -59,6 +59,9 @@ test: install browser-deps system-deps lint
 
 bench: index
 	$(BIN)/python -m scripts.bench
+
+transcripts: index
+	$(BIN)/python -m scripts.transcripts
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
