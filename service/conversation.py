@@ -143,6 +143,9 @@ STATUS_ASK = re.compile(r"\b(welche\w*|which|was davon|what of|nur|only|just|blo
                         r"are there|is there|sind (die|das|davon|sie)|ist (das|die|davon)|are (they|these|those|any)|"
                         r"is (it|that|this|anything)|läuft|laufen|show me|zeig\w*|davon)\b")
 MAX_STATUS_WORDS = 12  # in the message's first sentence
+BACK_REFERENCE = re.compile(r"\b(davon|dabei|dafür|dazu|damit|darunter|so ?was|so etwas|solche\w*|among these|of these|"
+                            r"of those|for these|for those)\b")
+MIN_NEW_PROBABILITY = 0.8  # a longer follow-up naming a space type or theme is a new challenge from here
 MIN_HELP_PROBABILITY = 0.45  # the learned help intent counts from here ("Was kann man hier so fragen?" 0.87; a lunch tip 0.32)
 MAX_NAMED_CANDIDATES = 6  # a name shared by more records than this names none of them
 STATUS_DEPTH = 4  # a status filter in a conversation looks at the best 4 × limit matches of the topic ("welche davon …")
@@ -220,11 +223,15 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
             return Turn("new")  # "Ganz anderes Thema: in unserem Gewerbegebiet …"
         if len(references) == 1 and WANTS_DETAILS.search(text):
             return Turn("details", references[0])  # "Gieß den Kiez klingt spannend, mehr dazu": not the space type Kiez
-        if understanding_space and (facet := _facet(text, words, facet_words, FACET_MARKER, MAX_SPACE_REST)):
-            return Turn("space_type", refines=facet == "refines")  # "und im Gewerbegebiet?", "gilt das auch für …?"
-        if understanding_themes and (THEME_WORD.search(text) or not POINTS_BACK.search(text)) \
-                and (facet := _facet(text, words, facet_words, FACET_MARKER, 0)):
-            return Turn("theme", refines=facet == "refines")  # "bitte nur Einzelhandel und Leerstand", "eher die Energieseite"
+        space = _facet(text, words, facet_words, FACET_MARKER, MAX_SPACE_REST) if understanding_space else None
+        theme = _facet(text, words, facet_words, FACET_MARKER, 0) if understanding_themes and (
+            THEME_WORD.search(text) or not POINTS_BACK.search(text)) else None
+        if "refines" in (space, theme) and _reads_as_new(message, intent_of):
+            space = theme = None  # "Wir haben auch ein Problem mit Starkregen in der Altstadt, die Keller laufen voll"
+        if space:
+            return Turn("space_type", refines=space == "refines")  # "und im Gewerbegebiet?", "gilt das auch für …?"
+        if theme:
+            return Turn("theme", refines=theme == "refines")  # "bitte nur Einzelhandel und Leerstand", "eher die Energieseite"
         if short and understanding_themes and (FOLLOW_UP_START.search(text) or len(words) <= 3):
             return Turn("theme")
         if intent_of is not None:
@@ -292,6 +299,16 @@ def _follow_up(intent: Intent, text: str, words: list[str], references: tuple[in
     if intent.name in ABOUT_ONE:
         return _about_one(intent.name, text, references)  # type: ignore[arg-type]  # ABOUT_ONE holds turn kinds
     return Turn("new")
+
+
+def _reads_as_new(message: str, intent_of: Callable[[str], Intent] | None) -> bool:
+    """The turn model is sure the message is a challenge of its own (a new problem that happens to name a space type
+    and say "auch": 0.86–0.90; follow-ups that restrict the topic: 0.42–0.68), and it does not point back at the
+    topic ("Uns interessiert dabei vor allem, wie sich das auf die Geschäfte auswirkt")."""
+    if intent_of is None or BACK_REFERENCE.search(message.lower()):
+        return False
+    intent = intent_of(message)
+    return intent.name == "new" and intent.probability >= MIN_NEW_PROBABILITY
 
 
 def _new_or_refine(text: str, short: bool) -> Turn:

@@ -590,3 +590,11 @@ def test_a_quoted_title_names_its_result() -> None:
              {"title": "Gieß den Kiez", "municipality": "Berlin"}]
     assert resolve_references("Gieß den Kiez klingt spannend, mehr dazu", shown) == (2,)  # short words, whole title
     assert resolve_references("im Kiez gießen", shown) == ()
+
+
+def test_a_new_problem_that_names_a_space_type_and_says_auch_is_a_new_topic(chat: Chat) -> None:
+    chat.say("In unserer Fußgängerzone stehen immer mehr Läden leer.")
+    flood = chat.say("Wir haben auch ein Problem mit Starkregen in der Altstadt, die Keller laufen voll")
+    assert flood["turn"] == "new" and chat.state["challenge"].startswith("Wir haben auch")  # type: ignore[index]
+    back = chat.say("Uns interessiert dabei vor allem, wie sich das auf die Keller im Quartier auswirkt")  # points back
+    assert back["turn"] == "space_type" and chat.state["challenge"].startswith("Wir haben auch")  # type: ignore[index]
