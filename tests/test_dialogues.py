@@ -8,7 +8,10 @@ fresh set's test split; floors sit a turn or two under the figures measured.
   test split is the honest figure and is never used to fix a miss (86.9 % / 85.0 % when it was added, 92.8 % / 90.0 %
   after round 3, 96.1 % / 97.5 % after round 4 with the stricter filter check; dev 98.7 % / 100 %);
 - conversations_filters.yaml, dev only, by a third writer, aimed at filters, context and asides (73.5 % / 50.0 %
-  when it arrived, 97.5 % / 96.7 % after round 4)."""
+  when it arrived, 97.5 % / 96.7 % after round 4);
+- conversations_blind.yaml, test only, by a fourth writer, arrived after the round-4 changes: 85.3 % / 86.7 % when
+  first measured. The gap to the fresh test split shows how much a test split that is measured often (even if never
+  fixed from) flatters."""
 
 from __future__ import annotations
 
@@ -22,8 +25,10 @@ from service.dialogues import format_dialogue_report, load_dialogues, run_dialog
 DIALOGUES = Path(__file__).parent / "eval" / "conversations.yaml"
 FRESH = Path(__file__).parent / "eval" / "conversations_fresh.yaml"  # written later by writers who saw no code
 FILTERS = Path(__file__).parent / "eval" / "conversations_filters.yaml"  # a third writer, dev only
+BLIND = Path(__file__).parent / "eval" / "conversations_blind.yaml"  # a fourth writer, test only, never fixed from
 FLOORS = {(DIALOGUES, "dev"): (0.96, 0.97), (DIALOGUES, "test"): (0.92, 0.97), (FRESH, "dev"): (0.97, 0.97),
-          (FRESH, "test"): (0.94, 0.95), (FILTERS, "dev"): (0.95, 0.93)}
+          (FRESH, "test"): (0.94, 0.95), (FILTERS, "dev"): (0.95, 0.93),
+          (BLIND, "test"): (0.83, 0.83)}
 
 
 def test_the_set_is_large_and_balanced() -> None:
