@@ -37,10 +37,21 @@ ORDINALS = {
 LAST = re.compile(r"\b(die|der|das|den|dem|zur|zum|the)\s+(letzte[nrs]?|last)(\s+(one|lösung|projekt|ergebnis|beispiel))?"
                   r"(?=\W*$|\s+(klingt|ist|bitte|genauer|hört|sieht|please|sounds|looks|is|seems)\b)")
 NUMBERED = re.compile(rf"(?:\bnr\.?|\bnummer|\bnumber|#)\s*(\d{{1,{len(str(MAX_SHOWN))}}})\b")
-_SIMILAR = r"(ähnlich\w*|vergleichbar\w*|similar|like)"
+_SIMILAR = (r"(ähnlich\w*|vergleichbar\w*|similar|(?<!would )(?<!'d )(?<!i )like|along the lines|more of the same|"
+            r"in der (art|richtung)|in die( gleiche)? richtung|davon mehr|mehr davon|more of (that|those|these)( kind)?|"
+            r"(mehr|noch mehr|andere|weitere)( \w+){0,2} wie|(städte|kommunen|gemeinden|orte) \w+ (was|etwas) wie|"
+            r"so ?was wie|so etwas wie)")
 SIMILAR_WORD = re.compile(rf"\b{_SIMILAR}\b")
 _NUM = "|".join(sorted(ORDINALS, key=len, reverse=True))
 MAX_RESET_WORDS = 10
+# "das war hilfreich", "passt, danke", "this is really useful, thank you so much": closing words in a short message
+# that asks for nothing more
+CLOSING = re.compile(r"\b(danke\w*|dank|thx|thanks|thank you|merci|cheers|hilfreich|helpful|useful|that'?s all|"
+                     r"das reicht( mir)?( erstmal| fürs erste)?|genau (so ?was|das) hab ich gesucht)\b")
+ASKS_MORE = re.compile(r"\?|\b(gibt|gibts|zeig\w*|mehr|noch|aber|und|was|wie|wer|welche\w*|wo|bitte|more|show|what|how|"
+                       r"which|who|where|and|but|also|any|please|nummer|number)\b|\d")
+MAX_CLOSING_WORDS = 12
+FAREWELL = re.compile(r"\b((und|and) )?(tschüss|bye|ciao|good ?bye|(noch )?(einen )?schönen \w+|have a (nice|good|great) \w+)\b")
 RESET_ANYWHERE = re.compile(r"\b(neu anfangen|von vorn\w*|neustart|start (over|again)|from scratch)\b")
 # "the seventh one please", "first one pls", "die dritte bitte": a result by its ordinal alone
 ORDINAL_ALONE = re.compile(rf"^\W*(und\s+)?(the|die|der|das|den|zur|zum)?\s*({_NUM})(\s+(one|eine?|lösung|solution))?"
@@ -79,7 +90,13 @@ MAX_MARKED_FACET_WORDS = 25  # a filter with more said about the topic
 PATTERNS = {
     "reset": re.compile(r"^\W*((nee|nein|ok|okay|also|gut)\W+)?(doch\s+)?(noch ?mal\s+)?(ganz\s+)?(neu anfangen|von vorn[e]?"
                         r"( anfangen| beginnen)?|neues thema|anderes thema|neustart|zurücksetzen|start over|start again|"
-                        r"(let'?s )?start (over|again|from scratch)|from scratch|new topic|reset|restart)\W*(bitte|please)?\W*$"),
+                        r"(let'?s )?start (over|again|from scratch)|from scratch|new topic|reset|restart|"
+                        r"vergiss (das|es|alles)( wieder| bitte)?|forget (it|that|all that|everything|about it)|"
+                        r"alles (auf|zurück auf) (anfang|null|start)|zurück (auf|zum) (start|anfang)|(nochmal |noch mal )?von null|"
+                        r"neue (suche|anfrage)|new (search|query)|clear (everything|all|it)|"
+                        r"(lass|lasst) uns (was|etwas) (anderes|neues) (suchen|anschauen|machen)|"
+                        r"let'?s (try|do|look at) something (different|else)|ich möchte eine neue (anfrage|suche)( stellen| starten)?)"
+                        r"\W*(bitte|please)?\W*$"),
     "thanks": re.compile(r"^\W*((ok|okay|super|supi|prima|toll|klasse|cool|top|spitze|great|perfect|perfekt|nice|alles klar)\W+)?"
                          r"(danke|vielen dank|dank dir|dank ihnen|danke schön|dankeschön|merci|thanks?|thank you|cheers)\b"
                          r"[\w\s,!.'’]{0,40}$"),
@@ -95,7 +112,7 @@ PATTERNS = {
     # "zur zweiten", "zum dritten bitte", "Nummer 2", "about the second one"
     "details_short": re.compile(rf"^\W*((zu[rm]|über die|über den|about the|on the)\s+(nr\.?\s*|nummer\s*|number\s*)?|"
                                 rf"(nr\.?|nummer|number|#)\s*)({_NUM})\b"),
-    "similar": re.compile(rf"{_SIMILAR}\b.*?\b(nr\.?\s*|nummer\s*|number\s*|#\s*)?({_NUM})\b"),
+    "similar": re.compile(rf"{_SIMILAR}\b.*?\b(nr\.?\s*|nummer\s*|number\s*|#\s*)?(?P<n>{_NUM})\b"),
     "more": re.compile(r"^\W*((ok|okay|gut|hm+|na gut|alles klar|danke|and|ok then)\W+)?"
                        r"(und\s+)?(zeig\w*\s+(mir\s+)?)?(noch\s+)?(n |ein |\d{1,2} |zwei |drei |fünf |five |a few )?(paar|mehr|weitere|andere|more|other|next)"
                        r"(\s+(lösungen|ergebnisse|vorschläge|beispiele|solutions|results|options|bitte|please))?\W*(bitte|please)?\W*$"),
@@ -112,7 +129,9 @@ COSTS = re.compile(r"\b(was kostet|was kosten|gekostet|kostenpunkt|wie teuer|wie
 CONTACT = re.compile(r"\b(wer (kann|könnte|weiß|kümmert|ist (da |dort )?(zuständig|ansprechpartner))|ansprechpartner\w*|"
                      r"kontakt\w*|an wen|wie komm\w* ich an|who (can|could|should) i (contact|talk to|ask)|contact person|"
                      r"get in touch|who runs|wer steckt (da )?(da)?hinter|wer steht (da )?(da)?hinter|who'?s behind|who is behind|"
-                     r"link\w*|projektseite|webseite|website|homepage|url)\b")
+                     r"link\w*|projektseite|webseite|website|homepage|url|wie erreich\w*|erreich\w* (ich|man)|(can|do|could) (i|we) reach|"
+                     r"reach (them|the team|the people|someone)|e-?mail\w*|mailadresse|telefon\w*|phone|"
+                     r"anrufen|ruf\w* ich|call)\b")
 # Since when a shown solution runs, and who takes part: answered from the record's own sentences.
 SINCE = re.compile(r"\b(seit wann|wie lange (schon|läuft|gibt|hat|dauert\w*)|wann (wurde|hat|haben|ging|startete|begann|fing)|since when|"
                    r"how long (has|have|does|did)|when did)\b")
@@ -181,18 +200,22 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
     if not words:
         return Turn("empty")
     for kind in ("reset", "greeting", "thanks", "help"):
-        if PATTERNS[kind].search(text):
+        if PATTERNS[kind].search(text) and not (kind == "thanks" and _asks_more(text)):
             return Turn(kind)
     if len(words) <= MAX_RESET_WORDS and RESET_ANYWHERE.search(text):
         return Turn("reset")  # "ne, vergiss das, lass uns nochmal ganz neu anfangen"
+    if len(words) <= MAX_CLOSING_WORDS and CLOSING.search(text) and not _asks_more(text):
+        return Turn("thanks")  # "das war hilfreich", "passt, danke"
     has_topic = bool(state.challenge)
     if has_topic:
         if match := PATTERNS["similar"].search(text):
-            return Turn("similar", ORDINALS[match.group(3)])
+            return Turn("similar", ORDINALS[match.group("n")])
+        if SIMILAR_WORD.search(text) and (numbers := _numbers(text)):
+            return Turn("similar", numbers[0])  # "die dritte trifft es gut, zeig mir vergleichbare"
         if match := PATTERNS["details"].search(text):
-            return Turn("details", ORDINALS[match.group(5)])
+            return _details_or_similar(text, ORDINALS[match.group(5)])  # "Nummer 4 gefällt mir, gibts davon mehr?"
         if match := PATTERNS["details_short"].search(text):
-            return Turn("details", ORDINALS[match.group(5)])
+            return _details_or_similar(text, ORDINALS[match.group(5)])
         if match := ORDINAL_ALONE.search(text):
             return Turn("details", ORDINALS[match.group(3)])
         if PATTERNS["more"].search(text):
@@ -327,10 +350,20 @@ def _focus(state: ConversationState) -> int | None:
     return state.focus if state.focus and state.focus <= len(state.shown) else None
 
 
+def _asks_more(text: str) -> bool:
+    """A thank-you that goes on to ask for something ("danke, und gibt es auch was für Senioren")."""
+    return bool(ASKS_MORE.search(FAREWELL.sub("", text)))
+
+
+def _numbers(text: str) -> list[int]:
+    """The result numbers a message names: ordinals and digits standing alone, then "Nummer 7"."""
+    return [ORDINALS[m] for m in ORDINAL_ANY.findall(text)] + [int(m) for m in NUMBERED.findall(text)]
+
+
 def _about_one(kind: TurnKind, text: str, references: tuple[int, ...]) -> Turn:
     """A question about one shown result: the one it names by number, place or title, else ask which (contact and
     costs may be about everything shown)."""
-    if numbers := [ORDINALS[m] for m in ORDINAL_ANY.findall(text)] + [int(m) for m in NUMBERED.findall(text)]:
+    if numbers := _numbers(text):
         return Turn(kind, numbers[0])  # "zeig mir die zweite genauer", "was kostet Nummer 3?"
     if len(references) == 1:
         return Turn(kind, references[0])

@@ -598,3 +598,30 @@ def test_a_new_problem_that_names_a_space_type_and_says_auch_is_a_new_topic(chat
     assert flood["turn"] == "new" and chat.state["challenge"].startswith("Wir haben auch")  # type: ignore[index]
     back = chat.say("Uns interessiert dabei vor allem, wie sich das auf die Keller im Quartier auswirkt")  # points back
     assert back["turn"] == "space_type" and chat.state["challenge"].startswith("Wir haben auch")  # type: ignore[index]
+
+
+@pytest.mark.parametrize(("message", "expected"), [
+    ("gibt es noch mehr projekte wie das zweite?", ("similar", 2)),
+    ("Nummer 4 gefällt mir, gibts davon mehr?", ("similar", 4)),
+    ("die dritte trifft es gut, zeig mir vergleichbare", ("similar", 3)),
+    ("anything else along the lines of number 2?", ("similar", 2)),
+    ("I'd like more details on number 2", ("details", 2)),  # "like" here is no likeness
+    ("vergiss das", ("reset", None)),
+    ("alles auf Anfang bitte", ("reset", None)),
+    ("let's try something different", ("reset", None)),
+    ("das war hilfreich", ("thanks", None)),
+    ("passt, danke", ("thanks", None)),
+    ("this is really useful, thank you so much", ("thanks", None)),
+    ("danke, und gibt es auch was für Senioren", ("refine", None)),  # thanks, but it asks for more
+    ("wie erreiche ich die Leute von Nummer 1?", ("contact", 1)),
+    ("gibts da eine E-Mail-Adresse?", ("contact", None)),
+])
+def test_other_ways_to_ask_for_similar_results_to_start_over_to_thank_and_to_reach_someone(
+        message: str, expected: tuple[str, int | None]) -> None:
+    from service.conversation import classify
+    from service.intents import Intent
+    from service.schemas import ConversationState
+
+    running = ConversationState(challenge="Leerstand in der Innenstadt", shown=["a", "b", "c", "d", "e"])
+    turn = classify(message, running, [], [], lambda _m: Intent("refine", 0.5))
+    assert (turn.kind, turn.number) == expected, message
