@@ -40,7 +40,7 @@ NUMBERED = re.compile(rf"(?:\bnr\.?|\bnummer|\bnumber|#)\s*(\d{{1,{len(str(MAX_S
 _SIMILAR = (r"(ähnlich\w*|vergleichbar\w*|similar|(?<!would )(?<!'d )(?<!i )like|along the lines|more of the same|"
             r"in der (art|richtung)|in die( gleiche)? richtung|davon mehr|mehr davon|more of (that|those|these)( kind)?|"
             r"(mehr|noch mehr|andere|weitere)( \w+){0,2} wie|(städte|kommunen|gemeinden|orte) \w+ (was|etwas) wie|"
-            r"so ?was wie|so etwas wie)")
+            r"so ?was wie|so etwas wie|comparable|alike)")
 SIMILAR_WORD = re.compile(rf"\b{_SIMILAR}\b")
 _NUM = "|".join(sorted(ORDINALS, key=len, reverse=True))
 MAX_RESET_WORDS = 10
@@ -52,7 +52,10 @@ ASKS_MORE = re.compile(r"\?|\b(gibt|gibts|zeig\w*|mehr|noch|aber|und|was|wie|wer
                        r"which|who|where|and|but|also|any|please|nummer|number)\b|\d")
 MAX_CLOSING_WORDS = 12
 FAREWELL = re.compile(r"\b((und|and) )?(tschüss|bye|ciao|good ?bye|(noch )?(einen )?schönen \w+|have a (nice|good|great) \w+)\b")
-RESET_ANYWHERE = re.compile(r"\b(neu anfangen|von vorn\w*|neustart|start (over|again)|from scratch)\b")
+RESET_ANYWHERE = re.compile(r"\b(neu anfangen|von vorn\w*|neustart|start (over|again)|from scratch|"
+                            r"(ganz )?neue suche|new search|fang\w* (\w+ )?neu an|start fresh|vergiss (das|es) alles|"
+                            r"forget (it|all that|everything)|lass gut sein|(was|etwas) ganz anderes suchen|"
+                            r"something completely different)\b")
 # "the seventh one please", "first one pls", "die dritte bitte": a result by its ordinal alone
 ORDINAL_ALONE = re.compile(rf"^\W*(und\s+)?(the|die|der|das|den|zur|zum)?\s*({_NUM})(\s+(one|eine?|lösung|solution))?"
                            rf"\W*(bitte|please|pls|plz)?\W*$")
@@ -80,7 +83,7 @@ FILTER_WORDS = frozenset("""
     please show can could you would like prefer rather specifically especially mainly focus focused narrow down
     restrict limit to on about side area field things stuff solutions results examples projects related regarding
     concerning with have do does we are there is it s that this more interested let keep stick something anything
-    also too any some context setting
+    also too any some context setting go with take nehmen nimm pick choose wählen
 """.split())
 MAX_FACET_WORDS = 12  # a filter and little else
 # A space type with one other word is still a filter ("Parkplatzsuche in der Innenstadt" was the topic); a theme word
@@ -100,7 +103,7 @@ PATTERNS = {
     "thanks": re.compile(r"^\W*((ok|okay|super|supi|prima|toll|klasse|cool|top|spitze|great|perfect|perfekt|nice|alles klar)\W+)?"
                          r"(danke|vielen dank|dank dir|dank ihnen|danke schön|dankeschön|merci|thanks?|thank you|cheers)\b"
                          r"[\w\s,!.'’]{0,40}$"),
-    "greeting": re.compile(r"^\W*(hallo|hi|hey|moin|servus|grüß gott|guten (tag|morgen|abend)|hello|good (morning|afternoon|evening))"
+    "greeting": re.compile(r"^\W*(hallo|hallöchen|hi|hey|moin|servus|grüß gott|guten (tag|morgen|abend)|hello|good (morning|afternoon|evening))"
                            r"(\W*$|\W+(\w+\W+){0,3}?(nochmal|noch mal|noch einmal|wieder|again|back)\b[^?]{0,80}$)"),  # "hallo nochmal, war kurz weg"
     "help": re.compile(r"(\bwas kannst du\b|\bwas können sie\b|\bwie funktionierst du\b|^\W*wie funktioniert (das|dieser assistent)\W*$|"
                        r"^\W*(ich brauche )?(hilfe|help)\W*$|\bwhat can you do\b|^\W*how does (this|it) work\W*$|"
@@ -114,14 +117,16 @@ PATTERNS = {
                                 rf"(nr\.?|nummer|number|#)\s*)({_NUM})\b"),
     "similar": re.compile(rf"{_SIMILAR}\b.*?\b(nr\.?\s*|nummer\s*|number\s*|#\s*)?(?P<n>{_NUM})\b"),
     "more": re.compile(r"^\W*((ok|okay|gut|hm+|na gut|alles klar|danke|and|ok then)\W+)?"
-                       r"(und\s+)?(zeig\w*\s+(mir\s+)?)?(noch\s+)?(n |ein |\d{1,2} |zwei |drei |fünf |five |a few )?(paar|mehr|weitere|andere|more|other|next)"
+                       r"(und\s+)?(zeig\w*\s+(mir\s+)?(bitte\s+)?)?(noch\s+)?(n |ein |\d{1,2} |zwei |drei |fünf |five |a few )?"
+                       r"(paar|mehr|weitere|andere|more|other|next)"
                        r"(\s+(lösungen|ergebnisse|vorschläge|beispiele|solutions|results|options|bitte|please))?\W*(bitte|please)?\W*$"),
     "status": re.compile(r"\b(nur|only|bloß|ausschließlich)\b.*\b(verstetigt\w*|dauerbetrieb|regelbetrieb|umgesetzt\w*|laufend\w*|"
                          r"established|permanent|running|in operation)\b"),
 }
 # Questions about the money or staff a shown solution takes (the atlas has no cost data: answered honestly).
 COSTS = re.compile(r"\b(was kostet|was kosten|gekostet|kostenpunkt|wie teuer|wie viel (kostet|kosten|geld|aufwand|personal)|welche kosten|"
-                   r"an personal|personalaufwand|personalbedarf|wie viele (stellen|leute|mitarbeitende|personen)|how many staff|"
+                   r"investiert|investition\w*|invested|an personal|personalaufwand|personalbedarf|"
+                   r"wie viele (stellen|leute|mitarbeitende|personen)|how many staff|"
                    r"staff (time|effort|needed)|"
                    r"wer (zahlt|bezahlt|finanziert)|wie (wurde|wird|war) \w+ (finanziert|bezahlt)|how much (does|did|is|was|would)|"
                    r"what (does|did) .{1,40} cost|who pa(id|ys)|paid for|how expensive)\b")
@@ -140,6 +145,8 @@ PARTNERS = re.compile(r"\b(partner\w*|mit wem|wer (war|ist|sind|waren) (\w+ ){0,
 # "sowas wie in Braunschweig": a shown result named as the model for more of the same.
 LIKE = re.compile(r"\b(so ?was wie|so etwas wie|ähnlich\w* wie|vergleichbar\w* (zu|mit|wie)|similar to|something like|"
                   r"more like|(mehr|noch was|weitere) so wie)\b")
+CONTEXT_START = re.compile(r"^\W*(for context|some context|zum kontext|zur einordnung|zur info(rmation)?|kurz zu uns|"
+                           r"a bit about us|about us|zu unserer (stadt|gemeinde|kommune))\b")
 NEW_TOPIC = re.compile(r"^\W*((ganz|noch)\s+)?(andere[snr]?|neue[snr]?|eine|other|another|new|different|separate) "
                        r"(frage|thema|question|topic)\b")
 POINTS_BACK = re.compile(r"^\W*((hm+|ok|okay|und|achso|also|and|so)\W+)?(gibt'?s|gibts|gibt es|habt ihr|hast du|haben sie|is there|are there|any)\s+"
@@ -148,7 +155,8 @@ WANTS_DETAILS = re.compile(r"\b(mehr dazu|dazu mehr|mehr darüber|genauer|erzäh
                            r"wie funktionier\w*|was mach\w*|how does|how do they|what do they)\b")
 QUESTION = re.compile(r"\?\s*$|^\W*(wie|was|warum|wieso|woran|wer|wo|how|what|why|who|where)\b")
 FOLLOW_UP_START = re.compile(r"^\W*(und|aber|eher|lieber|auch|mit|ohne|nur|was ist mit|wie wäre es mit|and|but|rather|"
-                             r"what about|how about|or|only|just)\b")
+                             r"what about|how about|or|only|just|vor allem|hauptsächlich|insbesondere|speziell|"
+                             r"(dann )?konkreter|focus on|mostly|mainly|especially|preferably|more about)\b")
 MAX_FOLLOW_UP_WORDS = 7
 # An aside the planner marks as one ("apropos, weißt du wie das Wetter wird?", "sorry unrelated - …"): inside a
 # conversation it is a planning question only if the domain detector is fairly sure (a follow-up such as "übrigens,
@@ -164,6 +172,10 @@ STATUS_ASK = re.compile(r"\b(welche\w*|which|was davon|what of|nur|only|just|blo
 MAX_STATUS_WORDS = 12  # in the message's first sentence
 BACK_REFERENCE = re.compile(r"\b(davon|dabei|dafür|dazu|damit|darunter|so ?was|so etwas|solche\w*|among these|of these|"
                             r"of those|for these|for those)\b")
+GREETING_WORD = re.compile(r"\b(hallo\w*|hallöchen|hi|hey|moin|servus|grüß|guten (tag|morgen|abend)|n'?abend|hello|"
+                           r"good (morning|afternoon|evening))\b")
+MIN_RESET_PROBABILITY = 0.6  # "Schluss damit, neue Suche bitte" — a wrong reset loses the conversation
+MIN_CANNED_PROBABILITY = 0.5  # a thank-you or greeting the rules did not catch
 MIN_NEW_PROBABILITY = 0.8  # a longer follow-up naming a space type or theme is a new challenge from here
 MIN_HELP_PROBABILITY = 0.45  # the learned help intent counts from here ("Was kann man hier so fragen?" 0.87; a lunch tip 0.32)
 MAX_NAMED_CANDIDATES = 6  # a name shared by more records than this names none of them
@@ -244,6 +256,8 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
         short = len(words) <= MAX_FOLLOW_UP_WORDS
         if NEW_TOPIC.search(text):
             return Turn("new")  # "Ganz anderes Thema: in unserem Gewerbegebiet …"
+        if CONTEXT_START.search(text):
+            return Turn("context")  # "For context: we have about 12,000 inhabitants, with a tourist peak in summer"
         if len(references) == 1 and WANTS_DETAILS.search(text):
             return Turn("details", references[0])  # "Gieß den Kiez klingt spannend, mehr dazu": not the space type Kiez
         space = _facet(text, words, facet_words, FACET_MARKER, MAX_SPACE_REST) if understanding_space else None
@@ -270,7 +284,7 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
 
 MAX_CONTEXT_CHARS = 300
 # Asking what a result is that the message names by place or title words is a question about that result.
-WHAT_IS = re.compile(r"\b(was (ist|sind|macht|genau macht|hat \w+ (genau )?gemacht)|wie (geht|läuft|funktioniert) (das|es) mit|"
+WHAT_IS = re.compile(r"\b(was (ist|sind|macht|genau macht|hat \w+( da| dort| denn)? (genau )?gemacht)|wie (geht|läuft|funktioniert) (das|es) mit|"
                      r"what'?s|what is|what does|how does|and that|und (der|die|das|dieser|diese|dieses))\b")
 
 # A question about one solution, which may name it: "was ist …", "mehr zu …", "ähnlich wie …", "wer betreut …".
@@ -308,6 +322,8 @@ def _follow_up(intent: Intent, text: str, words: list[str], references: tuple[in
         # "was ist LiSA in Marburg?", "wie geht das mit den Stromzählern in Duisburg?": about one shown result
         return Turn("details", references[0])
     if intent.name == "new":
+        if FOLLOW_UP_START.search(text) and intent.probability < MIN_NEW_PROBABILITY:
+            return Turn("refine")  # "eher was, das man ohne große Baumaßnahmen schnell umsetzen kann" (p 0.29)
         return _new_or_refine(text, short)
     if intent.name == "refine":
         return Turn("refine")
@@ -317,6 +333,16 @@ def _follow_up(intent: Intent, text: str, words: list[str], references: tuple[in
         return Turn("unclear")  # inside a conversation: ask back, keep the thread
     if intent.name == "help":  # a weak guess at "how does this work?" is more often small talk: ask back
         return Turn("help" if intent.probability >= MIN_HELP_PROBABILITY else "unclear")
+    if intent.name in ("reset", "thanks", "greeting"):
+        # A reset wipes the conversation, so only when the model is fairly sure; thanks and greetings are answered from
+        # a template. A weaker guess goes to the runner-up ("die 7 bitte": details, "zeig mal noch andere": more).
+        sure = MIN_RESET_PROBABILITY if intent.name == "reset" else MIN_CANNED_PROBABILITY
+        if intent.probability >= sure and len(words) <= MAX_RESET_WORDS and not (intent.name == "thanks" and _asks_more(text)) \
+                and (intent.name != "greeting" or GREETING_WORD.search(text)):
+            return Turn(intent.name)  # type: ignore[arg-type]  # all three are turn kinds
+        if intent.runner_up is not None and intent.runner_up.name not in ("reset", "thanks", "greeting"):
+            return _follow_up(intent.runner_up, text, words, references)
+        return Turn("unclear")
     if intent.name in ("status", "more"):
         return Turn(intent.name)  # type: ignore[arg-type]  # both are turn kinds
     if intent.name in ABOUT_ONE:
@@ -470,7 +496,7 @@ FILLER = frozenset("als statt nicht sondern than instead not mich mein meine mei
 
 
 # "A rather than B" / "A statt B" names A; "nicht B, sondern A" names A.
-RATHER_THAN = re.compile(r"\b(als|statt|anstatt|anstelle|instead of|rather than|not)\b", re.I)
+RATHER_THAN = re.compile(r"\b(als|statt|anstatt|anstelle|instead of|rather than|not|nicht)\b", re.I)
 BUT_RATHER = re.compile(r"\b(sondern|but rather)\b", re.I)
 
 

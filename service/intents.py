@@ -22,7 +22,8 @@ from indexer.domain import load_negatives
 from indexer.embedding import Embedder
 from service.search import QueryEncoder
 
-INTENTS = ("new", "refine", "context", "status", "details", "similar", "more", "contact", "costs", "help", "off_topic")
+INTENTS = ("new", "refine", "context", "status", "details", "similar", "more", "contact", "costs", "help", "off_topic",
+           "reset", "thanks", "greeting")
 MAX_CHALLENGE_EXAMPLES = 300  # challenge phrases from the index used as "new" examples (evenly spaced, deterministic)
 MAX_OFF_TOPIC_EXAMPLES = 150  # everyday questions from the detector's negatives (indexer/data/off_topic.txt)
 
@@ -31,6 +32,7 @@ MAX_OFF_TOPIC_EXAMPLES = 150  # everyday questions from the detector's negatives
 class Intent:
     name: str
     probability: float
+    runner_up: Intent | None = None  # the second most likely intent
 
 
 def load_examples(prompts_dir: Path, languages: tuple[str, ...] = ("de", "en")) -> dict[str, list[str]]:
@@ -73,5 +75,6 @@ class IntentClassifier:
 
     def classify(self, message: str) -> Intent:
         probabilities = self.model.predict_proba(self.embedder.encode_queries([message]))[0]
-        best = int(np.argmax(probabilities))
-        return Intent(str(self.model.classes_[best]), float(probabilities[best]))
+        second, best = (int(i) for i in np.argsort(probabilities)[-2:])
+        runner_up = Intent(str(self.model.classes_[second]), float(probabilities[second]))
+        return Intent(str(self.model.classes_[best]), float(probabilities[best]), runner_up)

@@ -625,3 +625,14 @@ def test_other_ways_to_ask_for_similar_results_to_start_over_to_thank_and_to_rea
     running = ConversationState(challenge="Leerstand in der Innenstadt", shown=["a", "b", "c", "d", "e"])
     turn = classify(message, running, [], [], lambda _m: Intent("refine", 0.5))
     assert (turn.kind, turn.number) == expected, message
+
+
+def test_learned_reset_thanks_and_greeting_keep_or_clear_the_thread_as_meant(chat: Chat) -> None:
+    chat.say("Leerstand in der Innenstadt")
+    assert chat.say("tausend Dank, genau das wollte ich wissen")["turn"] == "thanks"
+    assert chat.say("guten Abend, bin wieder am Rechner")["turn"] == "greeting"
+    assert chat.state["challenge"] == "Leerstand in der Innenstadt"  # type: ignore[index]
+    assert chat.say("die 4 bitte")["turn"] == "details"  # a weak guess at small talk goes to the runner-up
+    assert chat.say("For context: we are a small town of 9,000 people in Hesse")["turn"] == "context"
+    reset = chat.say("das führt zu nichts, ich möchte eine andere Suche beginnen")
+    assert reset["turn"] == "reset" and not chat.state["challenge"]  # type: ignore[index]
