@@ -38,8 +38,9 @@ LAST = re.compile(r"\b(die|der|das|den|dem|zur|zum|the)\s+(letzte[nrs]?|last)(\s
                   r"(?=\W*$|\s+(klingt|ist|bitte|genauer|hört|sieht|please|sounds|looks|is|seems)\b)")
 NUMBERED = re.compile(rf"(?:\bnr\.?|\bnummer|\bnumber|#)\s*(\d{{1,{len(str(MAX_SHOWN))}}})\b")
 _SIMILAR = (r"(ähnlich\w*|vergleichbar\w*|similar|(?<!would )(?<!'d )(?<!i )like|along the lines|more of the same|"
-            r"in der (art|richtung)|in die( gleiche)? richtung|davon mehr|mehr davon|more of (that|those|these)( kind)?|"
-            r"(mehr|noch mehr|andere|weitere)( \w+){0,2} wie|(städte|kommunen|gemeinden|orte) \w+ (was|etwas) wie|"
+            r"in der (art|richtung)|in die( gleiche)? richtung|gibt'?s davon mehr|gibt es davon mehr|more of (that|those|these)( kind)?|"
+            r"(mehr|andere|weitere)( projekte| beispiele| lösungen| sachen| ansätze)? (so )?wie (das|die|der|den|dem|nummer|nr)|"
+            r"(städte|kommunen|gemeinden|orte)( \w+)? (was|etwas) wie|"
             r"so ?was wie|so etwas wie|comparable|alike)")
 SIMILAR_WORD = re.compile(rf"\b{_SIMILAR}\b")
 _NUM = "|".join(sorted(ORDINALS, key=len, reverse=True))
@@ -243,7 +244,8 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
         if PARTNERS.search(text):
             return _about_one("partners", text, references)
         first = re.split(r"[?.!]", text, maxsplit=1)[0]
-        if understanding_status and len(re.findall(r"\w+", first)) <= MAX_STATUS_WORDS and STATUS_ASK.search(first):
+        if understanding_status and len(re.findall(r"\w+", first)) <= MAX_STATUS_WORDS and STATUS_ASK.search(first) \
+                and not references and not _numbers(text):  # "wie lief die Umsetzung bei der zweiten?" is about one
             return Turn("status")  # "welche davon sind erst Ideen?"
         if match := NUMBERED.search(text):  # "Details zu Nummer 7" (1–5 and ordinals are matched above)
             return _details_or_similar(text, int(match.group(1)))

@@ -636,3 +636,16 @@ def test_learned_reset_thanks_and_greeting_keep_or_clear_the_thread_as_meant(cha
     assert chat.say("For context: we are a small town of 9,000 people in Hesse")["turn"] == "context"
     reset = chat.say("das führt zu nichts, ich möchte eine andere Suche beginnen")
     assert reset["turn"] == "reset" and not chat.state["challenge"]  # type: ignore[index]
+
+
+def test_more_about_one_result_is_not_a_request_for_similar_ones_nor_a_status_filter() -> None:
+    from service.conversation import classify
+    from service.intents import Intent
+    from service.schemas import ConversationState
+
+    running = ConversationState(challenge="Leerstand in der Innenstadt", shown=["a", "b", "c", "d", "e"])
+    for message in ("erzähl mir mehr davon zur zweiten", "mehr Infos wie das funktioniert bei der zweiten"):
+        assert classify(message, running, [], [], lambda _m: Intent("details", 0.5)).kind == "details", message
+    assert classify("wie lief die Umsetzung bei der zweiten?", running, [], [], lambda _m: Intent("details", 0.5),
+                    understanding_status="umsetzung").kind != "status"
+    assert classify("haben andere Städte was wie Nr. 2 gemacht?", running, [], []).kind == "similar"
