@@ -365,6 +365,8 @@ def _reads_as_new(message: str, intent_of: Callable[[str], Intent] | None) -> bo
 def _new_or_refine(text: str, short: bool) -> Turn:
     """A short message that points back ("gibt es da …", "sowas") or starts like a follow-up continues the topic;
     anything else is a new challenge."""
+    if BACK_REFERENCE.search(text):
+        return Turn("refine")  # "Uns interessiert dabei vor allem, wie sich das auf die Geschäfte vor Ort auswirkt"
     return Turn("refine" if short and (ANAPHORA.search(text) or FOLLOW_UP_START.search(text)) else "new")
 
 
@@ -585,7 +587,9 @@ class Conversation:
         spaces = understanding.detect_space_types(request.message)
         if len(spaces) > 1:  # "eher Gewerbegebiet als Innenstadt", "nicht die Innenstadt, sondern das Quartier"
             spaces = understanding.detect_space_types(_preferred_part(request.message)) or spaces
-        themes = understanding.detect_themes(request.message, whole_words=True)
+        themes = understanding.detect_theme_names(request.message)
+        if len(themes) > 1:  # "focus on the air and the noise please, not the traffic itself"
+            themes = understanding.detect_theme_names(_preferred_part(request.message)) or themes
         status = understanding.detect_status(request.message)
         facet_words = understanding.facet_words(request.message) if spaces or themes else frozenset()
         shown = [record for rid in state.shown if (record := self.searcher.get(rid)) is not None]

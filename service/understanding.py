@@ -25,7 +25,8 @@ MIN_SUFFIX_MATCH = 8
 MIN_PREFIX_MATCH = 6
 ENDINGS = ("", "s", "n", "e", "en", "es", "er", "ern")
 WORD_CACHE_SIZE = 1 << 16  # words whose space-type and theme matches are kept (least recently used dropped)
-SIDE_WORDS = ("seite", "bereich", "thema", "themen", "aspekt", "aspekte", "sachen", "fragen")
+SIDE_WORDS = ("seite", "bereich", "thema", "themen", "aspekt", "aspekte", "sachen", "fragen", "prozesse", "prozessen",
+              "formate", "formaten", "projekte", "projekten")
 MIN_TYPO_MATCH = 9  # synonyms this long also match with one letter wrong, missing, extra or swapped
 # Compounds that end in a space-type word but are not about that space type.
 FALSE_HEADS = ("rechenzentrum", "datenzentrum", "gesundheitszentrum", "rechenzentren", "bildungszentrum", "logistikzentrum",
@@ -74,7 +75,10 @@ class Understanding:
     def __init__(self, taxonomy: dict[str, dict[str, dict[str, Any]]]) -> None:
         self.space_types = self._compile(taxonomy.get("space_types", {}))
         self.themes = self._compile(taxonomy.get("themes", {}))
-        self._tables = {"space_types": self.space_types, "themes": self.themes}
+        # A theme named as a whole ("Energie", "health"), not by one of its synonyms ("Sensoren", "Senioren").
+        self.theme_names = self._compile({slug: {"label": entry.get("label", ""), "synonyms": entry.get("names", [])}
+                                          for slug, entry in taxonomy.get("themes", {}).items()})
+        self._tables = {"space_types": self.space_types, "themes": self.themes, "theme_names": self.theme_names}
         self.statuses = {slug: _word_starts(entry) for slug, entry in taxonomy.get("status", {}).items()}
         # A word's one-word matches are kept: the same words come back turn after turn (the topic is searched again
         # with each refinement).
@@ -123,6 +127,12 @@ class Understanding:
         name a theme, but "Fahrgemeinschaften" does not name Gemeinschaft, nor "Wasserstoff" Wasser.
         """
         return self._detect("themes", text, whole_words)
+
+    def detect_theme_names(self, text: str) -> list[str]:
+        """Themes the text names as a whole, by label or one of its ``names`` (whole words, "Energieseite" too): what
+        a follow-up that changes the theme says ("eher was zum Thema Energie"), unlike one that names a kind of
+        solution ("gibt es da was mit Sensoren?")."""
+        return self._detect("theme_names", text, whole_words=True)
 
     def facet_words(self, text: str) -> frozenset[str]:
         """The words of a text (lower-case, as written) that name a space type or theme, alone or as part of a longer

@@ -56,3 +56,12 @@ def test_whole_words_only_when_asked(understanding: Understanding) -> None:
 ])
 def test_status_detected(understanding: Understanding, text: str, expected: str | None) -> None:
     assert understanding.detect_status(text) == expected
+
+
+def test_a_theme_named_as_a_whole_is_told_from_a_kind_of_solution(understanding: Understanding) -> None:
+    assert understanding.detect_theme_names("eher die Energieseite") == ["energie"]
+    assert understanding.detect_theme_names("und geht's auch um die Verwaltungsprozesse dahinter?") == ["verwaltung"]
+    assert understanding.detect_theme_names("anything on the health side?") == ["gesundheit"]
+    for kind_of_solution in ("gibt es da was mit Sensorik?", "und für Pop-up-Stores?", "eher was für Senioren"):
+        assert understanding.detect_theme_names(kind_of_solution) == [], kind_of_solution
+        assert understanding.detect_themes(kind_of_solution), kind_of_solution  # search still reads the synonym
