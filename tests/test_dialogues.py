@@ -2,16 +2,18 @@
 type, theme or status, sets that filter), and how many dialogues keep their thread. The goal is 95 % / 95 % on the
 fresh set's test split; floors sit a turn or two under the figures measured.
 
-- conversations.yaml, written before the implementation (dev 98.5 % / 100 %, test 94.5 % / 100 %; some rules were
+- conversations.yaml, written before the implementation (dev 98.5 % / 100 %, test 95.5 % / 100 %; some rules were
   found from its test-set misses over the rounds, so its test figures are optimistic);
 - conversations_fresh.yaml, written later by two writers who saw neither the code nor the training phrasings; its
   test split is the honest figure and is never used to fix a miss (86.9 % / 85.0 % when it was added, 92.8 % / 90.0 %
-  after round 3, 96.1 % / 97.5 % after round 4 with the stricter filter check; dev 98.7 % / 100 %);
+  after round 3, 95.4 % / 97.5 % after round 4 with the stricter filter check; dev 98.7 % / 100 %);
 - conversations_filters.yaml, dev only, by a third writer, aimed at filters, context and asides (73.5 % / 50.0 %
-  when it arrived, 97.5 % / 96.7 % after round 4);
-- conversations_blind.yaml, test only, by a fourth writer, arrived after the round-4 changes: 85.3 % / 86.7 % when
-  first measured. The gap to the fresh test split shows how much a test split that is measured often (even if never
-  fixed from) flatters."""
+  when it arrived, 98.8 % / 100 % after round 4);
+- conversations_blind.yaml, test only, by a fourth writer, arrived after the first round-4 changes: 85.3 % / 86.7 %
+  when first measured, 89.9 % / 90.0 % at the end of round 4 (never fixed from). The gap to the fresh test split shows
+  how much a test split that is measured often (even if never fixed from) flatters;
+- conversations_variety.yaml, dev only, by a fifth writer: many phrasings of similar, reset, thanks, contact, help
+  and greeting turns (80.1 % / 66.7 % when it arrived, 95.6 % / 96.7 % after round 4)."""
 
 from __future__ import annotations
 
@@ -26,9 +28,10 @@ DIALOGUES = Path(__file__).parent / "eval" / "conversations.yaml"
 FRESH = Path(__file__).parent / "eval" / "conversations_fresh.yaml"  # written later by writers who saw no code
 FILTERS = Path(__file__).parent / "eval" / "conversations_filters.yaml"  # a third writer, dev only
 BLIND = Path(__file__).parent / "eval" / "conversations_blind.yaml"  # a fourth writer, test only, never fixed from
-FLOORS = {(DIALOGUES, "dev"): (0.96, 0.97), (DIALOGUES, "test"): (0.92, 0.97), (FRESH, "dev"): (0.97, 0.97),
+VARIETY = Path(__file__).parent / "eval" / "conversations_variety.yaml"  # a fifth writer, dev only
+FLOORS = {(DIALOGUES, "dev"): (0.96, 0.97), (DIALOGUES, "test"): (0.93, 0.97), (FRESH, "dev"): (0.97, 0.97),
           (FRESH, "test"): (0.94, 0.95), (FILTERS, "dev"): (0.95, 0.93),
-          (BLIND, "test"): (0.83, 0.83)}
+          (BLIND, "test"): (0.88, 0.87), (VARIETY, "dev"): (0.93, 0.93)}
 
 
 def test_the_set_is_large_and_balanced() -> None:
