@@ -56,7 +56,8 @@ FAREWELL = re.compile(r"\b((und|and) )?(tschüss|bye|ciao|good ?bye|(noch )?(ein
 RESET_ANYWHERE = re.compile(r"\b(neu anfangen|von vorn\w*|neustart|start (over|again)|from scratch|"
                             r"(ganz )?neue suche|new search|fang\w* (\w+ )?neu an|start fresh|vergiss (das|es) alles|"
                             r"forget (it|all that|everything)|lass gut sein|(was|etwas) ganz anderes suchen|"
-                            r"something completely different)\b")
+                            r"something completely different|(lass|lasst) uns (über )?(was|etwas) (anderes|neues)|neu starten)\b|"
+                            r"\b((neues|anderes) thema( bitte)?|(noch ?mal|noch einmal) neu)\W*$")
 # "the seventh one please", "first one pls", "die dritte bitte": a result by its ordinal alone
 ORDINAL_ALONE = re.compile(rf"^\W*(und\s+)?(the|die|der|das|den|zur|zum)?\s*({_NUM})(\s+(one|eine?|lösung|solution))?"
                            rf"\W*(bitte|please|pls|plz)?\W*$")
@@ -155,6 +156,9 @@ POINTS_BACK = re.compile(r"^\W*((hm+|ok|okay|und|achso|also|and|so)\W+)?(gibt'?s
 WANTS_DETAILS = re.compile(r"\b(mehr dazu|dazu mehr|mehr darüber|genauer|erzähl\w*|details?|tell me more|more about|more on|show me|zeig mir|"
                            r"wie funktionier\w*|was mach\w*|how does|how do they|what do they)\b")
 QUESTION = re.compile(r"\?\s*$|^\W*(wie|was|warum|wieso|woran|wer|wo|how|what|why|who|where)\b")
+# "I was thinking more of shading at bus stops", "ich dachte eher an Begrünung": the planner corrects the topic
+RATHER_MEANT = re.compile(r"\b(ich dachte (eher|mehr|da eher|eigentlich) an|ich meinte (eher|eigentlich)|"
+                          r"i was thinking (more )?(of|about)|i meant|what i meant)\b")
 FOLLOW_UP_START = re.compile(r"^\W*(und|aber|eher|lieber|auch|mit|ohne|nur|was ist mit|wie wäre es mit|and|but|rather|"
                              r"what about|how about|or|only|just|vor allem|hauptsächlich|insbesondere|speziell|"
                              r"(dann )?konkreter|focus on|mostly|mainly|especially|preferably|more about)\b")
@@ -263,6 +267,8 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
             return Turn("new")  # "Ganz anderes Thema: in unserem Gewerbegebiet …"
         if CONTEXT_START.search(text):
             return Turn("context")  # "For context: we have about 12,000 inhabitants, with a tourist peak in summer"
+        if RATHER_MEANT.search(text) and not _numbers(text) and not references:
+            return Turn("refine")  # "I was thinking more of shading at bus stops"
         if len(references) == 1 and WANTS_DETAILS.search(text):
             return Turn("details", references[0])  # "Gieß den Kiez klingt spannend, mehr dazu": not the space type Kiez
         space = _facet(text, words, facet_words, FACET_MARKER, MAX_SPACE_REST) if understanding_space else None

@@ -649,3 +649,20 @@ def test_more_about_one_result_is_not_a_request_for_similar_ones_nor_a_status_fi
     assert classify("wie lief die Umsetzung bei der zweiten?", running, [], [], lambda _m: Intent("details", 0.5),
                     understanding_status="umsetzung").kind != "status"
     assert classify("haben andere Städte was wie Nr. 2 gemacht?", running, [], []).kind == "similar"
+
+
+@pytest.mark.parametrize(("message", "kind"), [
+    ("das war's, neues Thema", "reset"),
+    ("nochmal neu:", "reset"),
+    ("lass uns über was anderes reden", "reset"),
+    ("anderes Thema: Parkplätze am Bahnhof", "new"),  # a new topic with its content is searched, not reset
+    ("I was thinking more of shading at bus stops", "refine"),
+    ("ich dachte eher an Begrünung von Dächern", "refine"),
+])
+def test_starting_over_and_correcting_the_topic(message: str, kind: str) -> None:
+    from service.conversation import classify
+    from service.intents import Intent
+    from service.schemas import ConversationState
+
+    running = ConversationState(challenge="Hitze im Quartier", shown=["a", "b", "c", "d", "e"])
+    assert classify(message, running, [], [], lambda _m: Intent("details", 0.5)).kind == kind, message
