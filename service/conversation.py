@@ -85,7 +85,7 @@ FILTER_WORDS = frozenset("""
     please show can could you would like prefer rather specifically especially mainly focus focused narrow down
     restrict limit to on about side area field things stuff solutions results examples projects related regarding
     concerning with have do does we are there is it s that this more interested let keep stick something anything
-    also too any some context setting go with take nehmen nimm pick choose wählen
+    also too any some context setting go with take nehmen nimm pick choose wählen sieht aus steht ich meine meinen
 """.split())
 MAX_FACET_WORDS = 12  # a filter and little else
 # A space type with one other word is still a filter ("Parkplatzsuche in der Innenstadt" was the topic); a theme word
