@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Literal
 
 from indexer.corpus import RecordDict
@@ -92,6 +93,7 @@ MAX_FACET_WORDS = 12  # a filter and little else
 # with another is a kind of solution ("something with trees and water") unless a marker says otherwise.
 MAX_SPACE_REST = 1
 MAX_MARKED_FACET_WORDS = 25  # a filter with more said about the topic
+_GREETING = r"hallo|hallöchen|hi|hey|moin|servus|grüß gott|guten (tag|morgen|abend)|hello|good (morning|afternoon|evening)"
 PATTERNS = {
     "reset": re.compile(r"^\W*((nee|nein|ok|okay|also|gut)\W+)?(doch\s+)?(noch ?mal\s+)?(ganz\s+)?(neu anfangen|von vorn[e]?"
                         r"( anfangen| beginnen)?|neues thema|anderes thema|neustart|zurücksetzen|start over|start again|"
@@ -105,7 +107,7 @@ PATTERNS = {
     "thanks": re.compile(r"^\W*((ok|okay|super|supi|prima|toll|klasse|cool|top|spitze|great|perfect|perfekt|nice|alles klar)\W+)?"
                          r"(danke|vielen dank|dank dir|dank ihnen|danke schön|dankeschön|merci|thanks?|thank you|cheers)\b"
                          r"[\w\s,!.'’]{0,40}$"),
-    "greeting": re.compile(r"^\W*(hallo|hallöchen|hi|hey|moin|servus|grüß gott|guten (tag|morgen|abend)|hello|good (morning|afternoon|evening))"
+    "greeting": re.compile(rf"^\W*({_GREETING})"
                            r"(\W*$|\W+(\w+\W+){0,3}?(nochmal|noch mal|noch einmal|wieder|again|back)\b[^?]{0,80}$)"),  # "hallo nochmal, war kurz weg"
     "help": re.compile(r"(\bwas kannst du\b|\bwas können sie\b|\bwie funktionierst du\b|^\W*wie funktioniert (das|dieser assistent)\W*$|"
                        r"^\W*(ich brauche )?(hilfe|help)\W*$|\bwhat can you do\b|^\W*how does (this|it) work\W*$|"
@@ -177,14 +179,13 @@ STATUS_ASK = re.compile(r"\b(welche\w*|which|was davon|what of|nur|only|just|blo
 MAX_STATUS_WORDS = 12  # in the message's first sentence
 BACK_REFERENCE = re.compile(r"\b(davon|dabei|dafür|dazu|damit|darunter|so ?was|so etwas|solche\w*|among these|of these|"
                             r"of those|for these|for those)\b")
-GREETING_WORD = re.compile(r"\b(hallo\w*|hallöchen|hi|hey|moin|servus|grüß|guten (tag|morgen|abend)|n'?abend|hello|"
-                           r"good (morning|afternoon|evening))\b")
+GREETING_WORD = re.compile(rf"\b({_GREETING}|hallo\w*|grüß\w*|n'?abend)\b")  # a learned greeting must say one
 MIN_RESET_PROBABILITY = 0.6  # "Schluss damit, neue Suche bitte" — a wrong reset loses the conversation
 MIN_CANNED_PROBABILITY = 0.5  # a thank-you or greeting the rules did not catch
-MIN_NEW_PROBABILITY = 0.8
+MIN_NEW_PROBABILITY = 0.8  # a longer follow-up naming a space type or theme is a new challenge from here
 # Below this the turn model is unsure a message is a new challenge: it refines the topic rather than replace it (on the
 # dev sets every follow-up the model took for "new" scored 0.14–0.50, the new topics inside a conversation 0.59–0.90).
-MIN_NEW_TOPIC = 0.5  # a longer follow-up naming a space type or theme is a new challenge from here
+MIN_NEW_TOPIC = 0.5
 MIN_HELP_PROBABILITY = 0.45  # the learned help intent counts from here ("Was kann man hier so fragen?" 0.87; a lunch tip 0.32)
 MAX_NAMED_CANDIDATES = 6  # a name shared by more records than this names none of them
 STATUS_DEPTH = 4  # a status filter in a conversation looks at the best 4 × limit matches of the topic ("welche davon …")
@@ -333,7 +334,7 @@ def _follow_up(intent: Intent, text: str, words: list[str], references: tuple[in
         # "was ist LiSA in Marburg?", "wie geht das mit den Stromzählern in Duisburg?": about one shown result
         return Turn("details", references[0])
     if intent.name == "new":
-        if FOLLOW_UP_START.search(text) and intent.probability < MIN_NEW_PROBABILITY or intent.probability < MIN_NEW_TOPIC:
+        if intent.probability < MIN_NEW_TOPIC or (FOLLOW_UP_START.search(text) and intent.probability < MIN_NEW_PROBABILITY):
             # "eher was, das man ohne große Baumaßnahmen schnell umsetzen kann" (p 0.29): the thread stays
             return Turn("refine")
         return _new_or_refine(text, short)
@@ -616,11 +617,12 @@ class Conversation:
             # A solution of the atlas that was not on screen, named in a question about it: it joins the list.
             state = state.model_copy(update={"shown": [*state.shown, named[1]]})
         text = " ".join(request.message.lower().split())
-        if turn.kind == "unclear" and not self.searcher.search(request.message, limit=1).no_match:
+        parts = cache(lambda: self.searcher.components(request.message, []))  # the domain detector, asked at most once
+        if turn.kind == "unclear" and not self.searcher.refuses(parts()):
             # The turn classifier took it for small talk, but the domain detector sees a planning question.
             turn = _new_or_refine(text, len(text.split()) <= MAX_FOLLOW_UP_WORDS)
         if state.challenge and turn.kind not in ("reset", "greeting", "thanks", "help") and ASIDE.search(text) \
-                and self.searcher.components(request.message, []).on_topic < MIN_ASIDE_ON_TOPIC:
+                and parts().on_topic < MIN_ASIDE_ON_TOPIC:
             turn = Turn("unclear")  # an aside the planner marks as one: keep the thread, ask back
         return _TurnInput(request=request, state=state, presenter=self.presenters[language], spaces=spaces, themes=themes,
                           status=status, turn=turn,

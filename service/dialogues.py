@@ -72,8 +72,8 @@ def _filter_ok(turn: dict[str, Any], after: ConversationState, theme_labels: dic
     """The filter a turn names (space type, theme, status) is the one the state now holds."""
     if "space_type" in turn and after.space_type != turn["space_type"]:
         return False
-    if "theme" in turn and not {turn["theme"], str(turn["theme"]).casefold()} & \
-            {s for t in after.themes for s in (t, theme_labels.get(t, "").casefold())}:
+    wanted = str(turn.get("theme", "")).casefold()
+    if wanted and not any(wanted in (t, theme_labels.get(t, "").casefold()) for t in after.themes):
         return False
     return "status" not in turn or after.status == [turn["status"]]
 

@@ -45,13 +45,13 @@ class Presenter:
     def details_chip(self, number: int) -> Suggestion:
         return self._chip("details", number=number)
 
+    def local_label(self, kind: str, slug: str) -> str:
+        """A taxonomy entry's name in this language (prompts/<lang>/labels.yaml, else the taxonomy's label)."""
+        return str(self.labels.get(kind, {}).get(slug) or self.label(kind, slug))
+
     def space_label(self, slug: str) -> str:
         """A space type's name in this language (chips and sentences), e.g. "Business park"."""
-        return str(self.labels.get("space_types", {}).get(slug) or self.label("space_types", slug))
-
-    def status_label(self, slug: str) -> str:
-        """An implementation status's name in this language, e.g. "In planning"."""
-        return str(self.labels.get("status", {}).get(slug) or self.label("status", slug))
+        return self.local_label("space_types", slug)
 
     def item(self, hit: Hit, space_type: str | None, rank: int = 1) -> ResultItem:
         record = hit.record
@@ -92,7 +92,7 @@ class Presenter:
             municipality=municipality_preference(getattr(state, "context", "") or ""),
             space_type_label=self.space_label(space) if space else None,
             theme_labels=[self.label("themes", t) for t in themes],
-            status_labels=[self.status_label(s) for s in getattr(state, "status", []) or []],
+            status_labels=[self.local_label("status", s) for s in getattr(state, "status", []) or []],
             all_themes=[self.label("themes", t) for t in self.taxonomy.get("themes", {})],
             labels=self.labels,
             label=self.label,
