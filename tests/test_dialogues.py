@@ -13,7 +13,9 @@ fresh set's test split; floors sit a turn or two under the figures measured.
   when first measured, 89.9 % / 90.0 % at the end of round 4 (never fixed from). The gap to the fresh test split shows
   how much a test split that is measured often (even if never fixed from) flatters;
 - conversations_variety.yaml, dev only, by a fifth writer: many phrasings of similar, reset, thanks, contact, help
-  and greeting turns (80.1 % / 66.7 % when it arrived, 95.6 % / 96.7 % after round 4)."""
+  and greeting turns (80.1 % / 66.7 % when it arrived, 95.6 % / 96.7 % after round 4);
+- conversations_blind2.yaml, test only, by a sixth writer, arrived after round 4: 88.9 % / 96.0 % when first measured
+  (never fixed from)."""
 
 from __future__ import annotations
 
@@ -29,9 +31,11 @@ FRESH = Path(__file__).parent / "eval" / "conversations_fresh.yaml"  # written l
 FILTERS = Path(__file__).parent / "eval" / "conversations_filters.yaml"  # a third writer, dev only
 BLIND = Path(__file__).parent / "eval" / "conversations_blind.yaml"  # a fourth writer, test only, never fixed from
 VARIETY = Path(__file__).parent / "eval" / "conversations_variety.yaml"  # a fifth writer, dev only
+BLIND2 = Path(__file__).parent / "eval" / "conversations_blind2.yaml"  # a sixth writer, test only, never fixed from
 FLOORS = {(DIALOGUES, "dev"): (0.96, 0.97), (DIALOGUES, "test"): (0.93, 0.97), (FRESH, "dev"): (0.97, 0.97),
           (FRESH, "test"): (0.94, 0.95), (FILTERS, "dev"): (0.95, 0.93),
-          (BLIND, "test"): (0.88, 0.87), (VARIETY, "dev"): (0.93, 0.93)}
+          (BLIND, "test"): (0.88, 0.87), (VARIETY, "dev"): (0.93, 0.93),
+          (BLIND2, "test"): (0.87, 0.92)}
 
 
 def test_the_set_is_large_and_balanced() -> None:
