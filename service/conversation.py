@@ -112,7 +112,12 @@ PATTERNS = {
     "help": re.compile(r"(\bwas kannst du\b|\bwas können sie\b|\bwie funktionierst du\b|^\W*wie funktioniert (das|dieser assistent)\W*$|"
                        r"^\W*(ich brauche )?(hilfe|help)\W*$|\bwhat can you do\b|^\W*how does (this|it) work\W*$|"
                        r"\bwas kann ich (dich|sie|hier)( alles)? fragen\b|\bwie frag\w* ich\b|\bich brauch\w* (kurz |mal )?hilfe\b|"
-                       r"\bhow (do|should|can) i ask\b|\bwhat can i ask\b)"),
+                       r"\bhow (do|should|can) i ask\b|\bwhat can i ask\b|"
+                       # what else the assistant can do: "Kann ich dich auch nach Ansprechpartnern fragen?", "Can you
+                       # also compare projects for me or just list them?"
+                       r"\bkann ich (dich|sie|euch) auch (\w+ ){0,4}fragen\b|\bcan i also ask you\b|"
+                       r"\b(can|could) you also \w+[^?]{0,40}\bor (just|only) (list|show|find|search|give)\w*|"
+                       r"\b(kannst du|können sie) (mir )?auch [^?]{0,50}\boder (nur|bloß) (auflisten|aufzählen|suchen|zeigen)\b)"),
     "details": re.compile(rf"(details?|mehr|more|genauer|näher\w*|info\w*|erzähl\w*|tell me)\b.*?"
                           rf"\b(zu|zur|zum|über|on|about|for|to|of|nr\.?|nummer|number|#)?\s*(die |der |das |the )?"
                           rf"(nr\.?\s*|nummer\s*|number\s*|#\s*)?({_NUM})\b"),
@@ -303,6 +308,8 @@ WHAT_IS = re.compile(r"\b(was (ist|sind|macht|genau macht|hat \w+( da| dort| den
 ABOUT_NAMED = re.compile("|".join(p.pattern for p in (WHAT_IS, LIKE, WANTS_DETAILS, CONTACT, COSTS, SINCE, PARTNERS)))
 # A kind of thing rather than one shown solution: "so Notrufsäulen oder sowas", "so gesicherte Boxen".
 KIND = re.compile(r"^\W*so\s|\b(so ?was|so etwas|oder so|solche\w*|such|something like|that kind of|this kind of)\b")
+# "eher was mit Abwärme", "lieber etwas Günstigeres", "rather something with sensors": a short wish that shifts the topic.
+RATHER_SOMETHING = re.compile(r"^\W*(eher|lieber|besser|rather|preferably) (was|etwas|something|anything)\b")
 WHICH_OF = re.compile(r"^\W*(welche\w* (davon|dieser|von denen|von diesen|von den\w*)|which (ones? )?(of|among) "
                       r"(these|those|them|the results))\b")
 # "Coworking im Ort, gibts das?": points back at the topic at the end of the message.
@@ -327,7 +334,7 @@ def _follow_up(intent: Intent, text: str, words: list[str], references: tuple[in
         return Turn("refine")  # "gibts da was mit Lieferservice vom Händler im Ort?", "Coworking im Ort, gibts das?"
     if WHICH_OF.search(text) and not references and intent.name in ABOUT_ONE:
         return Turn("refine")  # "welche davon messen den Lärm?": a filter on the topic, not one result
-    if KIND.search(text) and intent.name in ("new", "refine", "details", "off_topic"):
+    if KIND.search(text) and intent.name in ("new", "refine", "details", "off_topic") or short and RATHER_SOMETHING.search(text):
         return Turn("refine")  # a kind of solution, not one of those shown
     if len(references) == 1 and (WANTS_DETAILS.search(text) or intent.name in ("new", "off_topic") and (
             short or QUESTION.search(text))):
