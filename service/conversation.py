@@ -60,7 +60,7 @@ RESET_ANYWHERE = re.compile(r"\b(neu anfangen|von vorn\w*|neustart|start (over|a
                             r"something completely different|(lass|lasst) uns (über )?(was|etwas) (anderes|neues)|neu starten)\b|"
                             r"\b((neues|anderes) thema( bitte)?|(noch ?mal|noch einmal) neu)\W*$")
 # "the seventh one please", "first one pls", "die dritte bitte": a result by its ordinal alone
-ORDINAL_ALONE = re.compile(rf"^\W*(und\s+)?(the|die|der|das|den|zur|zum)?\s*({_NUM})(\s+(one|eine?|lösung|solution))?"
+ORDINAL_ALONE = re.compile(rf"^\W*(und\s+)?(the|die|der|das|den|zur|zum)?\s*({_NUM}|[1-9]\d{{0,{len(str(MAX_SHOWN)) - 1}}})(\s+(one|eine?|lösung|solution))?"
                            rf"\W*(bitte|please|pls|plz)?\W*$")
 # "the one from Darmstadt?", "die aus Hannover": a shown result by its place alone
 ONE_FROM = re.compile(r"^\W*(und\s+)?(the one|die|das|der|den|dem)\s+(from|in|aus)\s+\S+(\s+\S+)?\W*$")
@@ -185,7 +185,7 @@ MAX_STATUS_WORDS = 12  # in the message's first sentence
 BACK_REFERENCE = re.compile(r"\b(davon|dabei|dafür|dazu|damit|darunter|so ?was|so etwas|solche\w*|among these|of these|"
                             r"of those|for these|for those)\b")
 GREETING_WORD = re.compile(rf"\b({_GREETING}|hallo\w*|grüß\w*|n'?abend)\b")  # a learned greeting must say one
-MIN_RESET_PROBABILITY = 0.6  # "Schluss damit, neue Suche bitte" — a wrong reset loses the conversation
+MIN_RESET_PROBABILITY = 0.5  # "Schluss damit, neue Suche bitte" — a wrong reset loses the conversation (dev non-resets: ≤ 0.42)
 MIN_CANNED_PROBABILITY = 0.5  # a thank-you or greeting the rules did not catch
 MIN_NEW_PROBABILITY = 0.8  # a longer follow-up naming a space type or theme is a new challenge from here
 # Below this the turn model is unsure a message is a new challenge: it refines the topic rather than replace it (on the
@@ -243,7 +243,8 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
         if match := PATTERNS["details_short"].search(text):
             return _details_or_similar(text, ORDINALS[match.group(5)])
         if match := ORDINAL_ALONE.search(text):
-            return Turn("details", ORDINALS[match.group(3)])
+            number = match.group(3)
+            return Turn("details", ORDINALS.get(number) or int(number))  # "die 2", "die 7 bitte"
         if PATTERNS["more"].search(text):
             return Turn("more")
         if PATTERNS["status"].search(text):
@@ -302,6 +303,7 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
 MAX_CONTEXT_CHARS = 300
 # Asking what a result is that the message names by place or title words is a question about that result.
 WHAT_IS = re.compile(r"\b(was (ist|sind|macht|genau macht|hat \w+( da| dort| denn)? (genau )?gemacht)|wie (geht|läuft|funktioniert) (das|es) mit|"
+                     r"wie (macht|machen|hat|haben|löst|lösen) \w+( \w+)? (das|es)\b|"
                      r"what'?s|what is|what does|how does|and that|und (der|die|das|dieser|diese|dieses))\b")
 
 # A question about one solution, which may name it: "was ist …", "mehr zu …", "ähnlich wie …", "wer betreut …".
