@@ -92,6 +92,11 @@ class Artifact:
     def build_id(self) -> str:
         return self.path.name
 
+    @property
+    def challenges(self) -> list[str]:
+        """The challenge phrases, row by row with ``challenge_vectors``."""
+        return [str(phrase) for record in self.records for phrase in record.get("challenges") or []]
+
 
 def utc_now(before: dt.timedelta = dt.timedelta()) -> str:
     """Now (or ``before`` earlier) in UTC to the second, ISO 8601 with "Z": such stamps sort as text."""

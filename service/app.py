@@ -85,7 +85,8 @@ class LiveIndex:
         batcher = QueryBatcher(embedder, on_batch=self.on_batch)  # the one thread that runs the model for this build
         searcher = Searcher(batcher, artifact, ranking)
         presenters = {lang: Presenter(Prompts(settings.prompts_dir, lang), artifact.taxonomy) for lang in SUPPORTED}
-        intents = IntentClassifier(batcher, load_examples(settings.prompts_dir), artifact.challenge_vectors)
+        intents = IntentClassifier(batcher, load_examples(settings.prompts_dir), artifact.challenge_vectors,
+                                   artifact.challenges)
         conversation = Conversation(searcher, presenters, limit=settings.default_limit, intents=intents,
                                     max_challenge_chars=settings.max_query_chars)
         return Served(artifact.path, searcher, presenters["de"], conversation, batcher)

@@ -29,7 +29,7 @@ def searcher(corpus_index: BuildResult) -> Searcher:
 
 @pytest.fixture(scope="module")
 def classifier(searcher: Searcher) -> IntentClassifier:
-    return IntentClassifier(searcher.embedder, load_examples(ROOT / "prompts"), searcher.artifact.challenge_vectors)
+    return IntentClassifier(searcher.embedder, load_examples(ROOT / "prompts"), searcher.artifact.challenge_vectors, searcher.artifact.challenges)
 
 
 def held_out() -> list[tuple[str, str]]:
@@ -46,7 +46,7 @@ def test_held_out_turns_are_classified(classifier: IntentClassifier) -> None:
 
 
 def test_training_is_deterministic(classifier: IntentClassifier, searcher: Searcher) -> None:
-    again = IntentClassifier(searcher.embedder, load_examples(ROOT / "prompts"), searcher.artifact.challenge_vectors)
+    again = IntentClassifier(searcher.embedder, load_examples(ROOT / "prompts"), searcher.artifact.challenge_vectors, searcher.artifact.challenges)
     for _, message in held_out()[:10]:
         assert again.classify(message) == classifier.classify(message)
 
@@ -83,11 +83,11 @@ def test_the_phrasings_vectors_come_from_the_model_cache(classifier: IntentClass
 
     monkeypatch.setattr(embedder, "encode_queries", counting)
     examples = load_examples(ROOT / "prompts")
-    again = IntentClassifier(embedder, examples, searcher.artifact.challenge_vectors)  # a restart or a hot swap
+    again = IntentClassifier(embedder, examples, searcher.artifact.challenge_vectors, searcher.artifact.challenges)  # a restart or a hot swap
     assert encoded == []
     message = "und wer ist da Ansprechpartner?"
     assert again.classify(message) == classifier.classify(message)
     encoded.clear()
     examples["refine"].append(f"und was ist mit Lastenrädern im Quartier {uuid.uuid4().hex}?")  # an editor added one
-    IntentClassifier(embedder, examples, searcher.artifact.challenge_vectors)
+    IntentClassifier(embedder, examples, searcher.artifact.challenge_vectors, searcher.artifact.challenges)
     assert encoded == [1]
