@@ -138,7 +138,8 @@ COSTS = re.compile(r"\b(was kostet|was kosten|gekostet|kostenpunkt|wie teuer|wie
                    r"wie viele (stellen|leute|mitarbeitende|personen)|how many staff|"
                    r"staff (time|effort|needed)|"
                    r"wer (zahlt|bezahlt|finanziert)|wie (wurde|wird|war) \w+ (finanziert|bezahlt)|how much (does|did|is|was|would)|"
-                   r"what (does|did) .{1,40} cost|who pa(id|ys)|paid for|how expensive)\b")
+                   r"what (does|did) .{1,40} cost|who pa(id|ys)|paid for|how expensive|"
+                   r"rechnet sich|amortis\w*|payback|pays? off|pays? for itself|return on investment)\b")
 # Who to ask about a shown solution.
 CONTACT = re.compile(r"\b(wer (kann|könnte|weiß|kümmert|ist (da |dort )?(zuständig|ansprechpartner))|ansprechpartner\w*|"
                      r"kontakt\w*|an wen|wie komm\w* ich an|who (can|could|should) i (contact|talk to|ask)|contact person|"
@@ -166,7 +167,7 @@ QUESTION = re.compile(r"\?\s*$|^\W*(wie|was|warum|wieso|woran|wer|wo|how|what|wh
 # "I was thinking more of shading at bus stops", "ich dachte eher an Begrünung": the planner corrects the topic
 RATHER_MEANT = re.compile(r"\b(ich dachte (eher|mehr|da eher|eigentlich) an|ich meinte (eher|eigentlich)|"
                           r"i was thinking (more )?(of|about)|i meant|what i meant)\b")
-FOLLOW_UP_START = re.compile(r"^\W*(und|aber|eher|lieber|auch|mit|ohne|nur|was ist mit|wie wäre es mit|and|but|rather|"
+FOLLOW_UP_START = re.compile(r"^\W*(und|aber|eher|lieber|gerne?|auch|mit|ohne|nur|was ist mit|wie wäre es mit|and|but|rather|"
                              r"what about|how about|or|only|just|vor allem|hauptsächlich|insbesondere|speziell|"
                              r"(dann )?konkreter|focus on|mostly|mainly|especially|preferably|more about)\b")
 MAX_FOLLOW_UP_WORDS = 7
@@ -303,7 +304,7 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
 MAX_CONTEXT_CHARS = 300
 # Asking what a result is that the message names by place or title words is a question about that result.
 WHAT_IS = re.compile(r"\b(was (ist|sind|macht|genau macht|hat \w+( da| dort| denn)? (genau )?gemacht)|wie (geht|läuft|funktioniert) (das|es) mit|"
-                     r"wie (macht|machen|hat|haben|löst|lösen) \w+( \w+)? (das|es)\b|"
+                     r"wie (macht|machen|hat|haben|löst|lösen) \w+( \w+)? (das|es)\b|was (muss|kann|soll) man sich (darunter|da|dabei) vorstellen|"
                      r"what'?s|what is|what does|how does|and that|und (der|die|das|dieser|diese|dieses))\b")
 
 # A question about one solution, which may name it: "was ist …", "mehr zu …", "ähnlich wie …", "wer betreut …".
