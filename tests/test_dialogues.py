@@ -19,7 +19,7 @@ fresh set's test split; floors sit a turn or two under the figures measured.
 - conversations_blind3.yaml, test only, by a seventh writer: 82.8 % / 92.0 % when first measured, 85.3 % / 88.0 % with
   the n-gram features (never fixed from);
 - conversations_dev7.yaml, dev only, by an eighth writer: 85.0 % / 84.0 % when it arrived, 90.8 % / 92.0 % with the
-  n-gram features in the turn classifier."""
+  n-gram features in the turn classifier, 93.3 % / 96.0 % after three rules from its misses."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ DEV7 = Path(__file__).parent / "eval" / "conversations_dev7.yaml"  # an eighth w
 FLOORS = {(DIALOGUES, "dev"): (0.96, 0.97), (DIALOGUES, "test"): (0.93, 0.97), (FRESH, "dev"): (0.97, 0.97),
           (FRESH, "test"): (0.94, 0.95), (FILTERS, "dev"): (0.95, 0.93),
           (BLIND, "test"): (0.88, 0.87), (VARIETY, "dev"): (0.93, 0.93),
-          (BLIND2, "test"): (0.87, 0.91), (BLIND3, "test"): (0.83, 0.84), (DEV7, "dev"): (0.89, 0.88)}
+          (BLIND2, "test"): (0.87, 0.91), (BLIND3, "test"): (0.83, 0.84), (DEV7, "dev"): (0.91, 0.92)}
 
 
 def test_the_set_is_large_and_balanced() -> None:
