@@ -358,7 +358,7 @@ def _follow_up(intent: Intent, text: str, words: list[str], references: tuple[in
         return Turn("help" if intent.probability >= MIN_HELP_PROBABILITY else "unclear")
     if intent.name in ("reset", "thanks", "greeting"):
         # A reset wipes the conversation, so only when the model is fairly sure; thanks and greetings are answered from
-        # a template. A weaker guess goes to the runner-up ("die 7 bitte": details, "zeig mal noch andere": more).
+        # a template. A weaker guess goes to the runner-up.
         sure = MIN_RESET_PROBABILITY if intent.name == "reset" else MIN_CANNED_PROBABILITY
         if intent.probability >= sure and len(words) <= MAX_RESET_WORDS and not (intent.name == "thanks" and _asks_more(text)) \
                 and (intent.name != "greeting" or GREETING_WORD.search(text)):
@@ -727,6 +727,7 @@ class Conversation:
         if intents is None or not hasattr(self.searcher.embedder, "cache_size"):
             return intents.classify if intents is not None else None
 
+        @cache  # the rules may ask twice in one turn (_reads_as_new, then _follow_up)
         def classify_prefetched(message: str) -> Intent:
             # One forward pass for the message (the classifier's input) and the topic refined by it (what a
             # refinement searches); the service's batcher keeps both vectors, so neither is encoded twice.
