@@ -4,7 +4,7 @@ Dialogues file (YAML list, tests/eval/conversations.yaml): id, split (dev|test),
 optional ref}]. ``kind`` is the expected turn kind (new, refine, context, space_type, theme, status, details,
 similar, more, contact, costs, greeting, thanks, help, reset, off_topic); ``thread`` is new (a topic starts), keep
 (the running topic must survive the turn) or reset. Optional ``space_type``, ``theme`` and ``status`` say which
-filter the turn must set (a slug, or for a theme its label). A turn is right when the assistant understood it as
+filter the turn must set: a slug, or a word the taxonomy gives that entry (its label, names or synonyms). A turn is right when the assistant understood it as
 expected and set the filter it names (an off-topic message counts as understood when it is refused or asked back);
 a dialogue keeps the thread when every turn's thread expectation holds.
 """
@@ -68,20 +68,29 @@ def _thread_ok(expected: str, before: ConversationState, after: ConversationStat
     return bool(before.challenge) and after.challenge.startswith(before.challenge[:60])
 
 
-def _filter_ok(turn: dict[str, Any], after: ConversationState, theme_labels: dict[str, str]) -> bool:
+def _slugs(entries: dict[str, dict[str, Any]], word: str) -> set[str]:
+    """The taxonomy entries a human word names: the slug itself, or a word among its label, names and synonyms
+    ("Erprobung" is the status umsetzung, "Kultur" the theme tourismus); the word itself when none does."""
+    wanted = word.casefold()
+    found = {slug for slug, entry in entries.items()
+             if wanted in {w.casefold() for w in [slug, str(entry.get("label", "")), *entry.get("names", []),
+                                                   *entry.get("synonyms", [])]}}
+    return found or {wanted}
+
+
+def _filter_ok(turn: dict[str, Any], after: ConversationState, taxonomy: dict[str, dict[str, dict[str, Any]]]) -> bool:
     """The filter a turn names (space type, theme, status) is the one the state now holds."""
     if "space_type" in turn and after.space_type != turn["space_type"]:
         return False
-    wanted = str(turn.get("theme", "")).casefold()
-    if wanted and not any(wanted in (t, theme_labels.get(t, "").casefold()) for t in after.themes):
+    if "theme" in turn and not _slugs(taxonomy.get("themes", {}), str(turn["theme"])) & set(after.themes):
         return False
-    return "status" not in turn or after.status == [turn["status"]]
+    return "status" not in turn or (len(after.status) == 1
+                                    and after.status[0] in _slugs(taxonomy.get("status", {}), str(turn["status"])))
 
 
 def run_dialogues(conversation: Conversation, dialogues: list[dict[str, Any]]) -> DialogueReport:
     report = DialogueReport()
-    themes = conversation.searcher.artifact.taxonomy.get("themes", {})
-    theme_labels = {slug: str(entry.get("label", "")) for slug, entry in themes.items()}
+    taxonomy = conversation.searcher.artifact.taxonomy
     for dialogue in dialogues:
         state: ConversationState | None = None
         kept = True
@@ -91,7 +100,7 @@ def run_dialogues(conversation: Conversation, dialogues: list[dict[str, Any]]) -
             observed = "no_match" if answer.no_match and answer.turn == "new" else answer.turn
             ok = _thread_ok(turn.get("thread", "keep"), before, answer.state, turn["say"])
             report.turns.append(TurnOutcome(dialogue["id"], turn["say"], turn["kind"], observed, turn.get("thread", "keep"), ok,
-                                            _filter_ok(turn, answer.state, theme_labels)))
+                                            _filter_ok(turn, answer.state, taxonomy)))
             kept = kept and ok
             state = answer.state
         report.dialogues[dialogue["id"]] = kept
