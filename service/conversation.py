@@ -139,7 +139,9 @@ COSTS = re.compile(r"\b(was kostet|was kosten|gekostet|kostenpunkt|wie teuer|wie
                    r"staff (time|effort|needed)|"
                    r"wer (zahlt|bezahlt|finanziert)|wie (wurde|wird|war) \w+ (finanziert|bezahlt)|how much (does|did|is|was|would)|"
                    r"what (does|did) .{1,40} cost|who pa(id|ys)|paid for|how expensive|"
-                   r"rechnet sich|amortis\w*|payback|pays? off|pays? for itself|return on investment)\b")
+                   r"rechnet sich|amortis\w*|payback|pays? off|pays? for itself|return on investment|"
+                   r"(wurde|wird|war) (das|es|dies|sowas|das projekt) (\w+ )?gefördert|aus welche[mn] (förder)?(topf|programm)|"
+                   r"(was|were) (it|they|that) funded|funded by)\b")
 # Who to ask about a shown solution.
 CONTACT = re.compile(r"\b(wer (kann|könnte|weiß|kümmert|ist (da |dort )?(zuständig|ansprechpartner))|ansprechpartner\w*|"
                      r"kontakt\w*|an wen|wie komm\w* ich an|who (can|could|should) i (contact|talk to|ask)|contact person|"
@@ -157,8 +159,10 @@ LIKE = re.compile(r"\b(so ?was wie|so etwas wie|ähnlich\w* wie|vergleichbar\w* 
                   r"more like|(mehr|noch was|weitere) so wie)\b")
 CONTEXT_START = re.compile(r"^\W*(for context|some context|zum kontext|zur einordnung|zur info(rmation)?|kurz zu uns|"
                            r"a bit about us|about us|zu unserer (stadt|gemeinde|kommune))\b")
-NEW_TOPIC = re.compile(r"^\W*((ganz|noch)\s+)?(andere[snr]?|neue[snr]?|eine|other|another|new|different|separate) "
-                       r"(frage|thema|question|topic)\b")
+NEW_TOPIC = re.compile(r"^\W*((ok|okay|gut|so|also|und|and|jetzt|now|btw|übrigens)\W+)?((ganz|noch|völlig|komplett|totally)\s+)?"
+                       r"((andere[snr]?|neue[snr]?|eine|other|another|new|different|separate) (frage|thema|anliegen|question|topic|issue)|"
+                       r"zweite[snr]? anliegen)\b|\bhat (mit dem|damit|mit dem ersten|mit dem vorherigen) (\w+ )?(nix|nichts) zu tun\b|"
+                       r"\bnothing to do with (the|my) (first|previous|last|other)\b")
 POINTS_BACK = re.compile(r"^\W*((hm+|ok|okay|und|achso|also|and|so)\W+)?(gibt'?s|gibts|gibt es|habt ihr|hast du|haben sie|is there|are there|any)\s+"
                          r"(da|dazu|davon|dafür|sowas|so was|auch|anything|something)\b")
 WANTS_DETAILS = re.compile(r"\b(mehr dazu|dazu mehr|mehr darüber|genauer|erzähl\w*|details?|tell me more|more about|more on|show me|zeig mir|"
@@ -392,8 +396,14 @@ def _new_or_refine(text: str, short: bool) -> Turn:
 
 
 def _details_or_similar(text: str, number: int) -> Turn:
-    """A turn about one result by its number: similar results if the message asks for them, else its details."""
-    return Turn("similar" if SIMILAR_WORD.search(text) else "details", number)
+    """A turn about one result by its number: similar results if the message asks for them, its costs or contact if it
+    asks that ("Nummer 2 klingt gut, wurde das gefördert?", "number 4 looks good, who's the contact person?"), else its
+    details."""
+    if SIMILAR_WORD.search(text):
+        return Turn("similar", number)
+    if COSTS.search(text):
+        return Turn("costs", number)
+    return Turn("contact" if CONTACT.search(text) else "details", number)
 
 
 def _focus(state: ConversationState) -> int | None:
@@ -521,6 +531,9 @@ FILLER = frozenset("als statt nicht sondern than instead not mich mein meine mei
 
 
 # "A rather than B" / "A statt B" names A; "nicht B, sondern A" names A.
+# "nur Wohnquartiere bitte, keine Innenstädte", "not the traffic itself": what is named only to be ruled out.
+RULED_OUT = re.compile(r"\b(kein\w*|nicht (die|das|den|der|im|in der|in den|so sehr)?|not (the|in|so much)?|no|ohne|without)\s+\w+[-\w]*",
+                       re.I)
 RATHER_THAN = re.compile(r"\b(als|statt|anstatt|anstelle|instead of|rather than|not|nicht)\b", re.I)
 BUT_RATHER = re.compile(r"\b(sondern|but rather)\b", re.I)
 
@@ -529,6 +542,8 @@ def _preferred_part(message: str) -> str:
     """The part of a message that names what the planner wants, when it contrasts two things."""
     if match := BUT_RATHER.search(message):
         return message[match.end():]
+    if (rest := RULED_OUT.sub(" ", message)) != message and rest.strip(" ,.;!?"):
+        return rest
     if match := RATHER_THAN.search(message):
         return message[: match.start()]
     return message

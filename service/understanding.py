@@ -159,7 +159,7 @@ class Understanding:
         for variant in _variants(text):
             for slug, pattern in self.statuses.items():
                 for match in pattern.finditer(variant):
-                    if NEGATED_STATUS.search(variant[: match.start()]):
+                    if NEGATED_STATUS.search(variant[: match.start()]) or NOT_WANTED.match(variant[match.end():]):
                         negated = True
                     else:
                         found.append((match.start(), slug))
@@ -171,6 +171,11 @@ class Understanding:
 # "nicht mehr nur im Test", "not just a pilot", "über die Testphase raus": the status named next is ruled out.
 NEGATED_STATUS = re.compile(r"\b(nicht (mehr )?(nur|bloss|bloß)|kein\w*|not (just|only|merely)|no longer|ueber|über|uber|beyond|"
                             r"raus aus|hinaus)\s+(\w+\s+){0,2}$")
+
+
+# "reine Planungen interessieren mich weniger", "pilots don't interest me": the status just named is not wanted.
+NOT_WANTED = re.compile(r"\w*\s+(\w+\s+)?(interessier\w* (mich|uns) (weniger|nicht|kaum)|(sind|ist) (mir |uns )?(egal|uninteressant)|"
+                        r"brauch\w* (ich|wir) nicht|(don'?t|do not) interest|(are|is) less (interesting|relevant))")
 
 
 def _word_starts(entry: dict[str, Any]) -> re.Pattern[str]:

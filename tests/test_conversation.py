@@ -500,6 +500,21 @@ def test_numbers_beyond_the_first_five_only_when_they_number_a_result() -> None:
         assert classify(message, running, [], ["verwaltung"]) == Turn("theme"), message
 
 
+def test_a_numbered_result_can_be_asked_about_its_money_or_contact_and_a_marked_new_topic_starts_over() -> None:
+    from service.conversation import Turn, _preferred_part, classify
+    from service.schemas import ConversationState
+
+    running = ConversationState(challenge="Leerstand", shown=[f"r{n}" for n in range(5)])
+    assert classify("Nummer 2 klingt gut. wurde das gefördert und wenn ja aus welchem Topf?", running, [], []) == Turn("costs", 2)
+    assert classify("number 4 looks interesting, who's the contact person?", running, [], []) == Turn("contact", 4)
+    assert classify("Nummer 3 klingt gut, erzähl mehr", running, [], []) == Turn("details", 3)
+    for message in ("ok, ganz anderes Thema: unsere Spielplätze sind im Sommer brutal heiß. Was gibt es dazu?",
+                    "Zweites Anliegen, hat mit dem ersten nix zu tun: wir wollen ein Leerstandskataster aufbauen."):
+        assert classify(message, running, [], []) == Turn("new"), message
+    assert _preferred_part("nur Wohnquartiere bitte, keine Innenstädte").strip(" ,") == "nur Wohnquartiere bitte"
+    assert "Innenstädte" not in _preferred_part("keine Innenstädte, nur Wohnquartiere")
+
+
 def test_a_land_in_a_short_follow_up_is_context_about_the_place() -> None:
     from service.conversation import Turn, classify
     from service.intents import Intent

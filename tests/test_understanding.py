@@ -52,6 +52,8 @@ def test_whole_words_only_when_asked(understanding: Understanding) -> None:
     ("which of these are actually running permanently, not just pilots?", "verstetigt"),  # the first named
     ("sind die schon über die Testphase raus?", "verstetigt"),  # a negated trial: regular operation
     ("welche davon sind nicht mehr nur im Test?", "verstetigt"),
+    ("reine Planungen interessieren mich weniger, nur was gerade erprobt wird", "umsetzung"),  # ruled out after it
+    ("pilots don't interest me, which are established?", "verstetigt"),
     ("wie funktioniert das genau?", None),
 ])
 def test_status_detected(understanding: Understanding, text: str, expected: str | None) -> None:
