@@ -192,6 +192,11 @@ BACK_REFERENCE = re.compile(r"\b(davon|dabei|dafür|dazu|damit|darunter|so ?was|
 GREETING_WORD = re.compile(rf"\b({_GREETING}|hallo\w*|grüß\w*|n'?abend)\b")  # a learned greeting must say one
 MIN_RESET_PROBABILITY = 0.5  # "Schluss damit, neue Suche bitte" — a wrong reset loses the conversation (dev non-resets: ≤ 0.42)
 MIN_CANNED_PROBABILITY = 0.5  # a thank-you or greeting the rules did not catch
+# A message that opens with a greeting word and goes on to introduce the writer ("oh and good afternoon, I should have
+# said that at the start"): a greeting from a weaker guess and in more words.
+MIN_OPENING_GREETING = 0.35
+MAX_GREETING_WORDS = 16
+GREETING_OPENS = 4  # the greeting word is among the first words
 MIN_NEW_PROBABILITY = 0.8  # a longer follow-up naming a space type or theme is a new challenge from here
 # Below this the turn model is unsure a message is a new challenge: it refines the topic rather than replace it (on the
 # dev sets every follow-up the model took for "new" scored 0.14–0.50, the new topics inside a conversation 0.59–0.90).
@@ -367,6 +372,9 @@ def _follow_up(intent: Intent, text: str, words: list[str], references: tuple[in
         if intent.probability >= sure and len(words) <= MAX_RESET_WORDS and not (intent.name == "thanks" and _asks_more(text)) \
                 and (intent.name != "greeting" or GREETING_WORD.search(text)):
             return Turn(intent.name)  # type: ignore[arg-type]  # all three are turn kinds
+        if intent.name == "greeting" and intent.probability >= MIN_OPENING_GREETING and len(words) <= MAX_GREETING_WORDS \
+                and GREETING_WORD.search(" ".join(words[:GREETING_OPENS])):
+            return Turn("greeting")  # "ach so, hallo erstmal, hab mich gar nicht vorgestellt, Klimaschutzmanagement LK"
         if intent.runner_up is not None and intent.runner_up.name not in ("reset", "thanks", "greeting"):
             return _follow_up(intent.runner_up, text, words, references)
         return Turn("unclear")

@@ -159,7 +159,10 @@ class Understanding:
         for variant in _variants(text):
             for slug, pattern in self.statuses.items():
                 for match in pattern.finditer(variant):
-                    if NEGATED_STATUS.search(variant[: match.start()]) or NOT_WANTED.match(variant[match.end():]):
+                    before = variant[: match.start()]
+                    if STUCK_AT.search(before):
+                        found.append((match.start(), slug))  # "never got beyond the concept stage": still an idea
+                    elif NEGATED_STATUS.search(before) or NOT_WANTED.match(variant[match.end():]):
                         negated = True
                     else:
                         found.append((match.start(), slug))
@@ -173,6 +176,8 @@ NEGATED_STATUS = re.compile(r"\b(nicht (mehr )?(nur|bloss|bloß)|kein\w*|not (ju
                             r"raus aus|hinaus)\s+(\w+\s+){0,2}$")
 
 
+# "never got beyond the concept stage", "nie über die Planung hinausgekommen": the status named is where they stayed.
+STUCK_AT = re.compile(r"\b(never|not|nie|nicht)\s+(\w+\s+){0,2}(beyond|past|über|ueber|uber)\s+(\w+\s+){0,2}$")
 # "reine Planungen interessieren mich weniger", "pilots don't interest me": the status just named is not wanted.
 NOT_WANTED = re.compile(r"\w*\s+(\w+\s+)?(interessier\w* (mich|uns) (weniger|nicht|kaum)|(sind|ist) (mir |uns )?(egal|uninteressant)|"
                         r"brauch\w* (ich|wir) nicht|(don'?t|do not) interest|(are|is) less (interesting|relevant))")

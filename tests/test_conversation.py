@@ -512,6 +512,15 @@ def test_a_numbered_result_can_be_asked_about_its_money_or_contact_and_a_marked_
                     "Zweites Anliegen, hat mit dem ersten nix zu tun: wir wollen ein Leerstandskataster aufbauen."):
         assert classify(message, running, [], []) == Turn("new"), message
     assert _preferred_part("nur Wohnquartiere bitte, keine Innenstädte").strip(" ,") == "nur Wohnquartiere bitte"
+
+    from service.intents import Intent
+
+    def unsure(_message: str) -> Intent:
+        return Intent("greeting", 0.42, Intent("refine", 0.2))
+
+    assert classify("ach so, hallo erstmal, hab mich gar nicht vorgestellt, Klimaschutzmanagement LK", running, [], [],
+                    unsure) == Turn("greeting")
+    assert classify("wir suchen noch was mit Sensoren, hallo übrigens", running, [], [], unsure) != Turn("greeting")
     assert "Innenstädte" not in _preferred_part("keine Innenstädte, nur Wohnquartiere")
 
 

@@ -54,6 +54,8 @@ def test_whole_words_only_when_asked(understanding: Understanding) -> None:
     ("welche davon sind nicht mehr nur im Test?", "verstetigt"),
     ("reine Planungen interessieren mich weniger, nur was gerade erprobt wird", "umsetzung"),  # ruled out after it
     ("pilots don't interest me, which are established?", "verstetigt"),
+    ("Which of these never got beyond the concept stage?", "idee"),
+    ("welche sind nie über die Planung hinausgekommen?", "planung"),
     ("wie funktioniert das genau?", None),
 ])
 def test_status_detected(understanding: Understanding, text: str, expected: str | None) -> None:
