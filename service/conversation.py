@@ -197,6 +197,7 @@ MIN_CANNED_PROBABILITY = 0.5  # a thank-you or greeting the rules did not catch
 MIN_OPENING_GREETING = 0.35
 MAX_GREETING_WORDS = 16
 GREETING_OPENS = 4  # the greeting word is among the first words
+MIN_CONTEXT_PROBABILITY = 0.8  # a message about the planner's place that names a theme in passing is context from here
 MIN_NEW_PROBABILITY = 0.8  # a longer follow-up naming a space type or theme is a new challenge from here
 # Below this the turn model is unsure a message is a new challenge: it refines the topic rather than replace it (on the
 # dev sets every follow-up the model took for "new" scored 0.14–0.50, the new topics inside a conversation 0.59–0.90).
@@ -293,6 +294,9 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
             THEME_WORD.search(text) or not POINTS_BACK.search(text)) else None
         if "refines" in (space, theme) and _reads_as_new(message, intent_of):
             space = theme = None  # "Wir haben auch ein Problem mit Starkregen in der Altstadt, die Keller laufen voll"
+        if "refines" in (space, theme) and intent_of is not None and (intent := intent_of(message)).name == "context" \
+                and intent.probability >= MIN_CONTEXT_PROBABILITY:
+            return Turn("context")  # "we're a town of about 30,000 just outside Cologne, lots of commuter traffic"
         if space:
             return Turn("space_type", refines=space == "refines")  # "und im Gewerbegebiet?", "gilt das auch für …?"
         if theme:

@@ -521,6 +521,14 @@ def test_a_numbered_result_can_be_asked_about_its_money_or_contact_and_a_marked_
     assert classify("ach so, hallo erstmal, hab mich gar nicht vorgestellt, Klimaschutzmanagement LK", running, [], [],
                     unsure) == Turn("greeting")
     assert classify("wir suchen noch was mit Sensoren, hallo übrigens", running, [], [], unsure) != Turn("greeting")
+
+    def place(_message: str) -> Intent:
+        return Intent("context", 0.93)
+
+    about_us = "we're a town of about 30,000 just outside Cologne, lots of commuter traffic"
+    assert classify(about_us, running, [], ["mobilitaet"], place, facet_words=frozenset({"traffic"})) == Turn("context")
+    assert classify("just the traffic side please", running, [], ["mobilitaet"], place,
+                    facet_words=frozenset({"traffic"})).kind == "theme"  # a theme and little else
     assert "Innenstädte" not in _preferred_part("keine Innenstädte, nur Wohnquartiere")
 
 
