@@ -64,8 +64,11 @@ def _thread_ok(expected: str, before: ConversationState, after: ConversationStat
         return not after.challenge
     if expected == "new":
         return after.challenge == message.strip()
-    # keep: a topic was running and still is (unchanged or refined from it)
-    return bool(before.challenge) and after.challenge.startswith(before.challenge[:60])
+    # keep: a topic was running and still is (unchanged or refined from it); before any topic (a greeting or a
+    # question about the assistant first), none has started
+    if not before.challenge:
+        return not after.challenge
+    return after.challenge.startswith(before.challenge[:60])
 
 
 def _slugs(entries: dict[str, dict[str, Any]], word: str) -> set[str]:
