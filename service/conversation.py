@@ -40,7 +40,7 @@ LAST = re.compile(r"\b(die|der|das|den|dem|zur|zum|the)\s+(letzte[nrs]?|last)(\s
 NUMBERED = re.compile(rf"(?:\bnr\.?|\bnummer|\bnumber|#)\s*(\d{{1,{len(str(MAX_SHOWN))}}})\b")
 _SIMILAR = (r"(ähnlich\w*|vergleichbar\w*|similar|(?<!would )(?<!'d )(?<!i )like|along the lines|more of the same|"
             r"in der (art|richtung)|in die( gleiche)? richtung|gibt'?s davon mehr|gibt es davon mehr|more of (that|those|these)( kind)?|"
-            r"(mehr|andere|weitere)( projekte| beispiele| lösungen| sachen| ansätze)? (so )?wie (das|die|der|den|dem|nummer|nr)|"
+            r"(mehr|andere|weitere)( \w+){0,3} (so )?wie (das|die|der|den|dem|nummer|nr)|von der (sorte|art)|"
             r"(städte|kommunen|gemeinden|orte)( \w+)? (was|etwas) wie|"
             r"so ?was wie|so etwas wie|comparable|alike)")
 SIMILAR_WORD = re.compile(rf"\b{_SIMILAR}\b")
@@ -53,7 +53,7 @@ CLOSING = re.compile(r"\b(danke\w*|dank|thx|thanks|thank you|merci|cheers|hilfre
 ASKS_MORE = re.compile(r"\?|\b(gibt|gibts|zeig\w*|mehr|noch|aber|und|was|wie|wer|welche\w*|wo|bitte|more|show|what|how|"
                        r"which|who|where|and|but|also|any|please|nummer|number)\b|\d")
 MAX_CLOSING_WORDS = 12
-FAREWELL = re.compile(r"\b((und|and) )?(tschüss|bye|ciao|good ?bye|(noch )?(einen )?schönen \w+|have a (nice|good|great) \w+)\b")
+FAREWELL = re.compile(r"\b((und|and) )?(tschüss|bye|ciao|good ?bye|(noch )?(einen )?schönen \w+( noch)?|have a (nice|good|great) \w+)\b")
 RESET_ANYWHERE = re.compile(r"\b(neu anfangen|von vorn\w*|neustart|start (over|again)|from scratch|"
                             r"(ganz )?neue suche|new search|fang\w* (\w+ )?neu an|start fresh|vergiss (das|es) alles|"
                             r"forget (it|all that|everything)|lass gut sein|(was|etwas) ganz anderes suchen|"
@@ -93,7 +93,8 @@ MAX_FACET_WORDS = 12  # a filter and little else
 # with another is a kind of solution ("something with trees and water") unless a marker says otherwise.
 MAX_SPACE_REST = 1
 MAX_MARKED_FACET_WORDS = 25  # a filter with more said about the topic
-_GREETING = r"hallo|hallöchen|hi|hey|moin|servus|grüß gott|guten (tag|morgen|abend)|hello|good (morning|afternoon|evening)"
+_GREETING = (r"goede(morgen|middag|navond)|dzień dobry|"
+             r"hallo|hallöchen|hi|hey|moin|servus|grüß gott|guten (tag|morgen|abend)|hello|good (morning|afternoon|evening)")
 PATTERNS = {
     "reset": re.compile(r"^\W*((nee|nein|ok|okay|also|gut)\W+)?(doch\s+)?(noch ?mal\s+)?(ganz\s+)?(neu anfangen|von vorn[e]?"
                         r"( anfangen| beginnen)?|neues thema|anderes thema|neustart|zurücksetzen|start over|start again|"
@@ -107,10 +108,11 @@ PATTERNS = {
     "thanks": re.compile(r"^\W*((ok|okay|super|supi|prima|toll|klasse|cool|top|spitze|great|perfect|perfekt|nice|alles klar)\W+)?"
                          r"(danke|vielen dank|dank dir|dank ihnen|danke schön|dankeschön|merci|thanks?|thank you|cheers)\b"
                          r"[\w\s,!.'’]{0,40}$"),
-    "greeting": re.compile(rf"^\W*({_GREETING})"
+    "greeting": re.compile(rf"^\W*({_GREETING})(\W+(there|all|everyone|zusammen|allerseits|miteinander))?"
                            r"(\W*$|\W+(\w+\W+){0,3}?(nochmal|noch mal|noch einmal|wieder|again|back)\b[^?]{0,80}$)"),  # "hallo nochmal, war kurz weg"
     "help": re.compile(r"(\bwas kannst du\b|\bwas können sie\b|\bwie funktionierst du\b|^\W*wie funktioniert (das|dieser assistent)\W*$|"
                        r"^\W*(ich brauche )?(hilfe|help)\W*$|\bwhat can you do\b|^\W*how does (this|it) work\W*$|"
+                       r"\bwie funktioniert (das|es) hier\b|\bhow does this (tool|assistant|chat|thing) work\b|"
                        r"\bwas kann ich (dich|sie|hier)( alles)? fragen\b|\bwie frag\w* ich\b|\bich brauch\w* (kurz |mal )?hilfe\b|"
                        r"\bhow (do|should|can) i ask\b|\bwhat can i ask\b|"
                        # what else the assistant can do: "Kann ich dich auch nach Ansprechpartnern fragen?", "Can you
@@ -122,47 +124,55 @@ PATTERNS = {
                           rf"\b(zu|zur|zum|über|on|about|for|to|of|nr\.?|nummer|number|#)?\s*(die |der |das |the )?"
                           rf"(nr\.?\s*|nummer\s*|number\s*|#\s*)?({_NUM})\b"),
     # "zur zweiten", "zum dritten bitte", "Nummer 2", "about the second one"
-    "details_short": re.compile(rf"^\W*((zu[rm]|über die|über den|about the|on the)\s+(nr\.?\s*|nummer\s*|number\s*)?|"
+    "details_short": re.compile(rf"^\W*((zu[rm]|zu der|zu dem|über die|über den|about the|on the)\s+(nr\.?\s*|nummer\s*|number\s*)?|"
                                 rf"(nr\.?|nummer|number|#)\s*)({_NUM})\b"),
     "similar": re.compile(rf"{_SIMILAR}\b.*?\b(nr\.?\s*|nummer\s*|number\s*|#\s*)?(?P<n>{_NUM})\b"),
     "more": re.compile(r"^\W*((ok|okay|gut|hm+|na gut|alles klar|danke|and|ok then)\W+)?"
                        r"(und\s+)?(zeig\w*\s+(mir\s+)?(bitte\s+)?)?(noch\s+)?(n |ein |\d{1,2} |zwei |drei |fünf |five |a few )?"
                        r"(paar|mehr|weitere|andere|more|other|next)"
-                       r"(\s+(lösungen|ergebnisse|vorschläge|beispiele|solutions|results|options|bitte|please))?\W*(bitte|please)?\W*$"),
+                       r"(\s+(lösungen|ergebnisse|vorschläge|beispiele|solutions|results|options|bitte|please))?\W*(bitte|please)?\W*$|"
+                       # "Gibt's da noch mehr davon?", "habt ihr noch mehr dazu?"
+                       r"^\W*(und\s+)?(gibt'?s|gibts|gibt es|habt ihr|haben sie|hast du)\s+(da\s+|dazu\s+|davon\s+)?(noch\s+)?"
+                       r"(mehr|weitere)(\s+(davon|dazu|beispiele|lösungen|projekte))?\W*$"),
     "status": re.compile(r"\b(nur|only|bloß|ausschließlich)\b.*\b(verstetigt\w*|dauerbetrieb|regelbetrieb|umgesetzt\w*|laufend\w*|"
                          r"established|permanent|running|in operation)\b"),
 }
 # Questions about the money or staff a shown solution takes (the atlas has no cost data: answered honestly).
-COSTS = re.compile(r"\b(was kostet|was kosten|gekostet|kostenpunkt|wie teuer|wie viel (kostet|kosten|geld|aufwand|personal)|welche kosten|"
+COSTS = re.compile(r"\b(kostet|was kostet|was kosten|gekostet|kostenpunkt|wie teuer|wie viel (kostet|kosten|geld|aufwand|personal)|welche kosten|"
                    r"investiert|investition\w*|invested|an personal|personalaufwand|personalbedarf|"
                    r"wie viele (stellen|leute|mitarbeitende|personen)|how many staff|"
-                   r"staff (time|effort|needed)|"
+                   r"staff (time|effort|needed)|(halbe[nr]?|viertel|ganze[nr]?|volle[nr]?) stelle|vollzeit(stelle|äquivalent)\w*|ftes?|"
                    r"wer (zahlt|bezahlt|finanziert)|wie (wurde|wird|war) \w+ (finanziert|bezahlt)|how much (does|did|is|was|would)|"
                    r"what (does|did) .{1,40} cost|who pa(id|ys)|paid for|how expensive|"
                    r"rechnet sich|amortis\w*|payback|pays? off|pays? for itself|return on investment|"
                    r"(wurde|wird|war) (das|es|dies|sowas|das projekt) (\w+ )?gefördert|aus welche[mn] (förder)?(topf|programm)|"
                    r"(was|were) (it|they|that) funded|funded by)\b")
 # Who to ask about a shown solution.
-CONTACT = re.compile(r"\b(wer (kann|könnte|weiß|kümmert|ist (da |dort )?(zuständig|ansprechpartner))|ansprechpartner\w*|"
+CONTACT = re.compile(r"\b(wer (kann|könnte|weiß|kümmert|ist (da |dort )?(zuständig|ansprechpartner))|ansprechpartner\w*|ansprechperson\w*|"
                      r"kontakt\w*|an wen|wie komm\w* ich an|who (can|could|should) i (contact|talk to|ask)|contact person|"
                      r"get in touch|who runs|wer steckt (da )?(da)?hinter|wer steht (da )?(da)?hinter|who'?s behind|who is behind|"
-                     r"link\w*|projektseite|webseite|website|homepage|url|wie erreich\w*|erreich\w* (ich|man)|(can|do|could) (i|we) reach|"
+                     r"links?|projektseite|webseite|website|homepage|url|wie erreich\w*|erreich\w* (ich|man)|(can|do|could) (i|we) reach|"
                      r"reach (them|the team|the people|someone)|e-?mail\w*|mailadresse|telefon\w*|phone|"
                      r"anrufen|ruf\w* ich|call)\b")
 # Since when a shown solution runs, and who takes part: answered from the record's own sentences.
 SINCE = re.compile(r"\b(seit wann|wie lange (schon|läuft|gibt|hat|dauert\w*)|wann (wurde|hat|haben|ging|startete|begann|fing)|since when|"
                    r"how long (has|have|does|did)|when did)\b")
-PARTNERS = re.compile(r"\b(partner\w*|mit wem|wer (war|ist|sind|waren) (\w+ ){0,3}beteiligt|wer macht (\w+ ){0,2}mit|"
+PARTNERS = re.compile(r"\b((?<!our )(?<!unsere )(?<!unseren )(?<!unserer )(?<!with )(?<!mit )partner\w*|"  # not the planner's
+                      r"mit wem|wer (war|ist|sind|waren) (\w+ ){0,3}beteiligt|wer macht (\w+ ){0,2}mit|"
                       r"who (else )?(was|is|were|are) involved|who took part)\b")
 # "sowas wie in Braunschweig": a shown result named as the model for more of the same.
 LIKE = re.compile(r"\b(so ?was wie|so etwas wie|ähnlich\w* wie|vergleichbar\w* (zu|mit|wie)|similar to|something like|"
-                  r"more like|(mehr|noch was|weitere) so wie)\b")
+                  r"more like|(mehr|noch was|weitere) so wie|(mehr|weitere|ähnliche) (\w+ )?wie|more (\w+ )?like)\b")
 CONTEXT_START = re.compile(r"^\W*(for context|some context|zum kontext|zur einordnung|zur info(rmation)?|kurz zu uns|"
+                           r"(kurz )?(zum )?hintergrund|background|just so you know|fyi|for your information|"
                            r"a bit about us|about us|zu unserer (stadt|gemeinde|kommune))\b")
-NEW_TOPIC = re.compile(r"^\W*((ok|okay|gut|so|also|und|and|jetzt|now|btw|übrigens)\W+)?((ganz|noch|völlig|komplett|totally)\s+)?"
+NEW_TOPIC = re.compile(r"^\W*((ok|okay|gut|so|also|und|and|jetzt|now|btw|übrigens|ah|oh)\W+)?((a|an|eine?)\s+)?"
+                       r"((ganz|noch|völlig|komplett|totally|completely|entirely|quite)\s+)?"
                        r"((andere[snr]?|neue[snr]?|eine|other|another|new|different|separate) (frage|thema|anliegen|question|topic|issue)|"
+                       r"(mal |noch )?(was|etwas) (ganz |völlig |komplett )?(anderes|neues)|something (completely |totally )?(different|else)|"
                        r"zweite[snr]? anliegen)\b|\bhat (mit dem|damit|mit dem ersten|mit dem vorherigen) (\w+ )?(nix|nichts) zu tun\b|"
-                       r"\bnothing to do with (the|my) (first|previous|last|other)\b")
+                       r"\bnothing to do with (the|my) (first|previous|last|other)\b|"
+                       r"\b(eine|ne|a) (andere|separate|eigene|zweite|other|separate|different) (baustelle|geschichte|sache|story|matter)\b")
 POINTS_BACK = re.compile(r"^\W*((hm+|ok|okay|und|achso|also|and|so)\W+)?(gibt'?s|gibts|gibt es|habt ihr|hast du|haben sie|is there|are there|any)\s+"
                          r"(da|dazu|davon|dafür|sowas|so was|auch|anything|something)\b")
 WANTS_DETAILS = re.compile(r"\b(mehr dazu|dazu mehr|mehr darüber|genauer|erzähl\w*|details?|tell me more|more about|more on|show me|zeig mir|"
@@ -173,20 +183,22 @@ RATHER_MEANT = re.compile(r"\b(ich dachte (eher|mehr|da eher|eigentlich) an|ich 
                           r"i was thinking (more )?(of|about)|i meant|what i meant)\b")
 FOLLOW_UP_START = re.compile(r"^\W*(und|aber|eher|lieber|gerne?|auch|mit|ohne|nur|was ist mit|wie wäre es mit|and|but|rather|"
                              r"what about|how about|or|only|just|vor allem|hauptsächlich|insbesondere|speziell|"
-                             r"(dann )?konkreter|focus on|mostly|mainly|especially|preferably|more about)\b")
+                             r"(dann )?konkreter|focus on|mostly|mainly|especially|preferably|more about|was mit|"
+                             r"(das ?gleiche|dasselbe|selbiges|the same) (für|mit|bei|in|for|with))\b")
 MAX_FOLLOW_UP_WORDS = 7
 # An aside the planner marks as one ("apropos, weißt du wie das Wetter wird?", "sorry unrelated - …"): inside a
 # conversation it is a planning question only if the domain detector is fairly sure (a follow-up such as "übrigens,
 # gibt es auch was für Senioren?" scores 0.48, the weather 0.33, a podcast tip 0.38).
-ASIDE = re.compile(r"\b(apropos|nebenbei|übrigens|unrelated|off[- ]topic|by the way|btw|privat\w*|personal question|"
+ASIDE = re.compile(r"\b(apropos|nebenbei|übrigens|unrelated|off[- ]topic|by the way|btw|privat\w*|personal question|side ?note|"
                    r"weißt du|wissen sie|kennst du|kennen sie|do you know|can you recommend)\b")
 MIN_ASIDE_ON_TOPIC = 0.45
 # "welche davon sind erst Ideen?", "only ones still in the planning stage pls": a status word in a short question
 # that filters what is shown
-STATUS_ASK = re.compile(r"\b(welche\w*|which|was davon|what of|nur|only|just|bloß|ausschließlich|gibt es|gibts|any|"
+STATUS_ASK = re.compile(r"\b(welche\w*|which|was davon|what of|nur|only|just|bloß|ausschließlich|gibt es|gibt'?s|any|"
                         r"are there|is there|sind (die|das|davon|sie)|ist (das|die|davon)|are (they|these|those|any)|"
                         r"is (it|that|this|anything)|läuft|laufen|show me|zeig\w*|davon)\b")
 MAX_STATUS_WORDS = 12  # in the message's first sentence
+MAX_STATUS_BACK_WORDS = 20  # … when it points back at what is shown ("Gibt es davon welche, die schon abgeschlossen sind, …")
 BACK_REFERENCE = re.compile(r"\b(davon|dabei|dafür|dazu|damit|darunter|so ?was|so etwas|solche\w*|among these|of these|"
                             r"of those|for these|for those)\b")
 GREETING_WORD = re.compile(rf"\b({_GREETING}|hallo\w*|grüß\w*|n'?abend)\b")  # a learned greeting must say one
@@ -269,7 +281,8 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
         if PARTNERS.search(text):
             return _about_one("partners", text, references)
         first = re.split(r"[?.!]", text, maxsplit=1)[0]
-        if understanding_status and len(re.findall(r"\w+", first)) <= MAX_STATUS_WORDS and STATUS_ASK.search(first) \
+        most = MAX_STATUS_BACK_WORDS if BACK_REFERENCE.search(first) else MAX_STATUS_WORDS
+        if understanding_status and len(re.findall(r"\w+", first)) <= most and STATUS_ASK.search(first) \
                 and not references and not _numbers(text):  # "wie lief die Umsetzung bei der zweiten?" is about one
             return Turn("status")  # "welche davon sind erst Ideen?"
         if match := NUMBERED.search(text):  # "Details zu Nummer 7" (1–5 and ordinals are matched above)
@@ -297,6 +310,8 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
         if "refines" in (space, theme) and intent_of is not None and (intent := intent_of(message)).name == "context" \
                 and intent.probability >= MIN_CONTEXT_PROBABILITY:
             return Turn("context")  # "we're a town of about 30,000 just outside Cologne, lots of commuter traffic"
+        if space and theme and THEME_WORD.search(text):
+            space = None  # "Können wir den Fokus aufs Soziale legen, also Treffpunkte, Nachbarschaftshilfe?"
         if space:
             return Turn("space_type", refines=space == "refines")  # "und im Gewerbegebiet?", "gilt das auch für …?"
         if theme:
@@ -318,7 +333,7 @@ MAX_CONTEXT_CHARS = 300
 # Asking what a result is that the message names by place or title words is a question about that result.
 WHAT_IS = re.compile(r"\b(was (ist|sind|macht|genau macht|hat \w+( da| dort| denn)? (genau )?gemacht)|wie (geht|läuft|funktioniert) (das|es) mit|"
                      r"wie (macht|machen|hat|haben|löst|lösen) \w+( \w+)? (das|es)\b|was (muss|kann|soll) man sich (darunter|da|dabei) vorstellen|"
-                     r"what'?s|what is|what does|how does|and that|und (der|die|das|dieser|diese|dieses))\b")
+                     r"what'?s|what is|what does|how does|^\W*and that|^\W*und (der|die|das|dieser|diese|dieses))\b")
 
 # A question about one solution, which may name it: "was ist …", "mehr zu …", "ähnlich wie …", "wer betreut …".
 ABOUT_NAMED = re.compile("|".join(p.pattern for p in (WHAT_IS, LIKE, WANTS_DETAILS, CONTACT, COSTS, SINCE, PARTNERS)))
@@ -331,6 +346,8 @@ WHICH_OF = re.compile(r"^\W*(welche\w* (davon|dieser|von denen|von diesen|von de
 # "Coworking im Ort, gibts das?": points back at the topic at the end of the message.
 POINTS_BACK_END = re.compile(r"\b(gibt'?s|gibts|gibt es|habt ihr|haben sie|is there|are there)\s+"
                              r"(das|sowas|so was|so etwas|da was|dazu was|auch|that|anything like that)(\s+auch)?\W*$")
+WITHOUT = re.compile(r"^\W*(aber |but |und |and |nur |only |am liebsten |ideally )?(ohne|without)\b")
+SAME_FOR = re.compile(r"^\W*(und |and )?(das ?gleiche|dasselbe|selbiges|the same)( auch| also)? (für|mit|bei|in|for|with)\b")
 ANAPHORA = re.compile(r"\b(da|davon|dafür|dazu|damit|dort|so ?was|solche\w*|diese\w*|welche\w*|those|these|them|there)\b")
 ABOUT_ONE = ("details", "similar", "contact", "costs")
 ORDINAL_ANY = re.compile(rf"(?<![\w.,])({_NUM})(?![\w.,])")
@@ -343,6 +360,10 @@ def _follow_up(intent: Intent, text: str, words: list[str], references: tuple[in
         return Turn("new")  # "Andere Frage: …"
     if len(references) == 1 and ONE_FROM.search(text):
         return Turn("details", references[0])  # "the one from Darmstadt?"
+    if WITHOUT.search(text) and intent.name in ("context", "new", "off_topic"):
+        return Turn("refine")  # "aber ohne Videoüberwachung, das kriegen wir politisch nicht durch"
+    if SAME_FOR.search(text) and not references and not _numbers(text):
+        return Turn("refine")  # "und das gleiche mit Abwärme aus der Produktion?"
     if short and not references and (intent.name in ("new", "refine", "context", "help") or WHICH_OF.search(text)) \
             and municipality_preference(text).land:
         return Turn("context")  # "haben Sie auch was aus Bayern?": a Land, kept with what the planner said about the place

@@ -167,13 +167,16 @@ class Understanding:
                     else:
                         found.append((match.start(), slug))
         if found:
+            named = {slug for _, slug in found}
+            if {"umsetzung", "verstetigt"} <= named:
+                return "verstetigt"  # "schon umgesetzt und laufen dauerhaft": implemented and now in regular operation
             return min(found)[1]
         return "verstetigt" if negated else None
 
 
 # "nicht mehr nur im Test", "not just a pilot", "über die Testphase raus": the status named next is ruled out.
 NEGATED_STATUS = re.compile(r"\b(nicht (mehr )?(nur|bloss|bloß)|kein\w*|not (just|only|merely)|no longer|ueber|über|uber|beyond|"
-                            r"raus aus|hinaus)\s+(\w+\s+){0,2}$")
+                            r"raus aus|hinaus|past)\s+(\w+\s+){0,2}$")
 
 
 # "never got beyond the concept stage", "nie über die Planung hinausgekommen": the status named is where they stayed.
