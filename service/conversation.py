@@ -62,6 +62,8 @@ RESET_ANYWHERE = re.compile(r"\b(neu anfangen|von vorn\w*|neustart|start (over|a
 # "the seventh one please", "first one pls", "die dritte bitte": a result by its ordinal alone
 ORDINAL_ALONE = re.compile(rf"^\W*(und\s+)?(the|die|der|das|den|zur|zum)?\s*({_NUM}|[1-9]\d{{0,{len(str(MAX_SHOWN)) - 1}}})(\s+(one|eine?|lösung|solution))?"
                            rf"\W*(bitte|please|pls|plz)?\W*$")
+# "Die zweite davon, wie wird die betrieben …?", "the third one: who runs it?"
+ORDINAL_START = re.compile(rf"^\W*(und\s+|and\s+)?(the|die|der|das|den|zur|zum)\s+({_NUM})(\s+(one|lösung|solution|davon|of them))?\s*[,:;–-]")
 # "the one from Darmstadt?", "die aus Hannover": a shown result by its place alone
 ONE_FROM = re.compile(r"^\W*(und\s+)?(the one|die|das|der|den|dem)\s+(from|in|aus)\s+\S+(\s+\S+)?\W*$")
 # "bitte nur Thema Verwaltung", "schwerpunkt soziales und teilhabe", "beschränk das aufs Thema Sicherheit"
@@ -108,7 +110,7 @@ PATTERNS = {
     "thanks": re.compile(r"^\W*((ok|okay|super|supi|prima|toll|klasse|cool|top|spitze|great|perfect|perfekt|nice|alles klar)\W+)?"
                          r"(danke|vielen dank|dank dir|dank ihnen|danke schön|dankeschön|merci|thanks?|thank you|cheers)\b"
                          r"[\w\s,!.'’]{0,40}$"),
-    "greeting": re.compile(rf"^\W*({_GREETING})(\W+(there|all|everyone|zusammen|allerseits|miteinander))?"
+    "greeting": re.compile(rf"^\W*({_GREETING})(\W+(there|all|everyone|zusammen|allerseits|miteinander|{_GREETING}))*"
                            r"(\W*$|\W+(\w+\W+){0,3}?(nochmal|noch mal|noch einmal|wieder|again|back)\b[^?]{0,80}$)"),  # "hallo nochmal, war kurz weg"
     "help": re.compile(r"(\bwas kannst du\b|\bwas können sie\b|\bwie funktionierst du\b|^\W*wie funktioniert (das|dieser assistent)\W*$|"
                        r"^\W*(ich brauche )?(hilfe|help)\W*$|\bwhat can you do\b|^\W*how does (this|it) work\W*$|"
@@ -268,6 +270,8 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
         if match := ORDINAL_ALONE.search(text):
             number = match.group(3)
             return Turn("details", ORDINALS.get(number) or int(number))  # "die 2", "die 7 bitte"
+        if match := ORDINAL_START.search(text):
+            return _details_or_similar(text, ORDINALS[match.group(3)])  # "Die zweite davon, wie wird die betrieben?"
         if PATTERNS["more"].search(text):
             return Turn("more")
         if PATTERNS["status"].search(text):
@@ -310,8 +314,9 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
         if "refines" in (space, theme) and intent_of is not None and (intent := intent_of(message)).name == "context" \
                 and intent.probability >= MIN_CONTEXT_PROBABILITY:
             return Turn("context")  # "we're a town of about 30,000 just outside Cologne, lots of commuter traffic"
-        if space and theme and THEME_WORD.search(text):
-            space = None  # "Können wir den Fokus aufs Soziale legen, also Treffpunkte, Nachbarschaftshilfe?"
+        if space and understanding_themes and THEME_WORD.search(text):
+            # "Können wir den Fokus ganz aufs Soziale legen, also Treffpunkte, Nachbarschaftshilfe?"
+            return Turn("theme", refines=theme != "only")
         if space:
             return Turn("space_type", refines=space == "refines")  # "und im Gewerbegebiet?", "gilt das auch für …?"
         if theme:
@@ -432,8 +437,8 @@ def _details_or_similar(text: str, number: int) -> Turn:
     """A turn about one result by its number: similar results if the message asks for them, its costs or contact if it
     asks that ("Nummer 2 klingt gut, wurde das gefördert?", "number 4 looks good, who's the contact person?"), else its
     details."""
-    if SIMILAR_WORD.search(text):
-        return Turn("similar", number)
+    if SIMILAR_WORD.search(text) or LIKE.search(text):
+        return Turn("similar", number)  # "Mehr Beispiele wie Meißen?" right after Meißen's details
     if COSTS.search(text):
         return Turn("costs", number)
     return Turn("contact" if CONTACT.search(text) else "details", number)
