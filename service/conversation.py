@@ -42,7 +42,7 @@ _SIMILAR = (r"(ähnlich\w*|vergleichbar\w*|similar|(?<!would )(?<!'d )(?<!i )lik
             r"in der (art|richtung)|in die( gleiche)? richtung|gibt'?s davon mehr|gibt es davon mehr|more of (that|those|these)( kind)?|"
             r"(mehr|andere|weitere)( \w+){0,3} (so )?wie (das|die|der|den|dem|nummer|nr)|von der (sorte|art)|"
             r"(städte|kommunen|gemeinden|orte)( \w+)? (was|etwas) wie|"
-            r"so ?was wie|so etwas wie|comparable|alike)")
+            r"so ?was wie|so etwas wie|comparable|alike|nach dem vorbild|modell?ed on)")
 SIMILAR_WORD = re.compile(rf"\b{_SIMILAR}\b")
 _NUM = "|".join(sorted(ORDINALS, key=len, reverse=True))
 MAX_RESET_WORDS = 10
@@ -50,6 +50,12 @@ MAX_RESET_WORDS = 10
 # that asks for nothing more
 CLOSING = re.compile(r"\b(danke\w*|dank|thx|thanks|thank you|merci|cheers|hilfreich|helpful|useful|that'?s all|"
                      r"das reicht( mir)?( erstmal| fürs erste)?|genau (so ?was|das) hab ich gesucht)\b")
+# "Great, thanks a lot – I'll forward this to my colleagues in Aarhus. Have a nice day!": opens with thanks, asks nothing
+THANKS_OPEN = re.compile(r"^\W*((ok|okay|great|perfect|perfekt|super|prima|passt|toll|klasse|cool|top|alles klar|gut)\W+)*"
+                         r"(danke\w*|vielen dank|herzlichen dank|thanks|thank you|thx|cheers|merci|vergelt'?s gott)\b")
+REQUEST = re.compile(r"\?|\b(zeig (mir|uns)|zeigen sie|show (me|us)|gib|give|such(e|en|t)? (mir|uns|mal|bitte|noch)|find (me|us|more|some)|"
+                     r"mehr|more|weitere\w*|further|noch (was|etwas|eine?)|"
+                     r"gibt'?s|gibt es|is there|are there|any|kannst du|können sie|can you|could you)\b")
 ASKS_MORE = re.compile(r"\?|\b(gibt|gibts|zeig\w*|mehr|noch|aber|und|was|wie|wer|welche\w*|wo|bitte|more|show|what|how|"
                        r"which|who|where|and|but|also|any|please|nummer|number)\b|\d")
 MAX_CLOSING_WORDS = 12
@@ -76,7 +82,7 @@ FACET_MARKER = re.compile(r"\b(auch|eher|lieber|speziell|spezifisch|insbesondere
                           r"darunter|gilt|gelten|bezogen|fokus\w*|konzentrier\w*|beschränk\w*|eingrenz\w*|einschränk\w*|"
                           r"bevorzugt|am liebsten|projekte|beispiele|lösungen|also|too|rather|instead|specifically|especially|"
                           r"mainly|only|just|focus\w*|narrow\w*|restrict\w*|what about|how about|examples?|projects|"
-                          r"solutions|prefer\w*)\b|" + THEME_WORD.pattern)
+                          r"solutions|prefer\w*|richtung|direction)\b|" + THEME_WORD.pattern)
 # Words that ask for a filter rather than say what the topic is ("können Sie das bitte auf Gewerbegebiete eingrenzen?").
 FILTER_WORDS = frozenset("""
     thema themen themenfeld schwerpunkt bereich fokus richtung seite ecke teil sachen dinge ansätze projekte beispiele
@@ -108,13 +114,14 @@ PATTERNS = {
                         r"let'?s (try|do|look at) something (different|else)|ich möchte eine neue (anfrage|suche)( stellen| starten)?)"
                         r"\W*(bitte|please)?\W*$"),
     "thanks": re.compile(r"^\W*((ok|okay|super|supi|prima|toll|klasse|cool|top|spitze|great|perfect|perfekt|nice|alles klar)\W+)?"
-                         r"(danke|vielen dank|dank dir|dank ihnen|danke schön|dankeschön|merci|thanks?|thank you|cheers)\b"
+                         r"(danke|vielen dank|dank dir|dank ihnen|danke schön|dankeschön|merci|thanks?|thank you|cheers|vergelt'?s gott)\b"
                          r"[\w\s,!.'’]{0,40}$"),
     "greeting": re.compile(rf"^\W*({_GREETING})(\W+(there|all|everyone|zusammen|allerseits|miteinander|{_GREETING}))*"
                            r"(\W*$|\W+(\w+\W+){0,3}?(nochmal|noch mal|noch einmal|wieder|again|back)\b[^?]{0,80}$)"),  # "hallo nochmal, war kurz weg"
     "help": re.compile(r"(\bwas kannst du\b|\bwas können sie\b|\bwie funktionierst du\b|^\W*wie funktioniert (das|dieser assistent)\W*$|"
                        r"^\W*(ich brauche )?(hilfe|help)\W*$|\bwhat can you do\b|^\W*how does (this|it) work\W*$|"
                        r"\bwie funktioniert (das|es) hier\b|\bhow does this (tool|assistant|chat|thing) work\b|"
+                       r"\bwhat can (this|the) (tool|assistant|chat|thing)( \w+)? do\b|\bwas kann (das|dieses) (tool|ding|werkzeug|programm)\b|"
                        r"\bwas kann ich (dich|sie|hier)( alles)? fragen\b|\bwie frag\w* ich\b|\bich brauch\w* (kurz |mal )?hilfe\b|"
                        r"\bhow (do|should|can) i ask\b|\bwhat can i ask\b|"
                        # what else the assistant can do: "Kann ich dich auch nach Ansprechpartnern fragen?", "Can you
@@ -143,7 +150,10 @@ PATTERNS = {
 COSTS = re.compile(r"\b(kostet|was kostet|was kosten|gekostet|kostenpunkt|wie teuer|wie viel (kostet|kosten|geld|aufwand|personal)|welche kosten|"
                    r"investiert|investition\w*|invested|an personal|personalaufwand|personalbedarf|"
                    r"wie viele (stellen|leute|mitarbeitende|personen)|how many staff|"
-                   r"staff (time|effort|needed)|(halbe[nr]?|viertel|ganze[nr]?|volle[nr]?) stelle|vollzeit(stelle|äquivalent)\w*|ftes?|"
+                   r"staff (time|effort|needed)|personalstunden|arbeitsstunden|stunden pro woche|hours (per|a) week|"
+                   r"(laufende[n]?|betriebs|folge|unterhalts|wartungs)\s?kosten|(running|operating|maintenance|follow-up) costs?|"
+                   r"(finanziert|gefördert|bezahlt) (wurde|worden)|how (was|were|is|are) .{1,30}? funded|"
+                   r"(halbe[nr]?|viertel|ganze[nr]?|volle[nr]?) stelle|vollzeit(stelle|äquivalent)\w*|ftes?|"
                    r"wer (zahlt|bezahlt|finanziert)|wie (wurde|wird|war) \w+ (finanziert|bezahlt)|how much (does|did|is|was|would)|"
                    r"what (does|did) .{1,40} cost|who pa(id|ys)|paid for|how expensive|"
                    r"rechnet sich|amortis\w*|payback|pays? off|pays? for itself|return on investment|"
@@ -153,7 +163,8 @@ COSTS = re.compile(r"\b(kostet|was kostet|was kosten|gekostet|kostenpunkt|wie te
 CONTACT = re.compile(r"\b(wer (kann|könnte|weiß|kümmert|ist (da |dort )?(zuständig|ansprechpartner))|ansprechpartner\w*|ansprechperson\w*|"
                      r"kontakt\w*|an wen|wie komm\w* ich an|who (can|could|should) i (contact|talk to|ask)|contact person|"
                      r"get in touch|who runs|wer steckt (da )?(da)?hinter|wer steht (da )?(da)?hinter|who'?s behind|who is behind|"
-                     r"links?|projektseite|webseite|website|homepage|url|wie erreich\w*|erreich\w* (ich|man)|(can|do|could) (i|we) reach|"
+                     r"links?|projektseite|webseite|website|homepage|url|wie (erreiche|erreichen) (ich|wir)\b|"
+                     r"(wie )?erreich\w* (ich|man) (die|den|das|sie|jemand\w*|dort|da)\b|(can|do|could) (i|we) reach|"
                      r"reach (them|the team|the people|someone)|e-?mail\w*|mailadresse|telefon\w*|phone|"
                      r"anrufen|ruf\w* ich|call)\b")
 # Since when a shown solution runs, and who takes part: answered from the record's own sentences.
@@ -183,9 +194,10 @@ QUESTION = re.compile(r"\?\s*$|^\W*(wie|was|warum|wieso|woran|wer|wo|how|what|wh
 # "I was thinking more of shading at bus stops", "ich dachte eher an Begrünung": the planner corrects the topic
 RATHER_MEANT = re.compile(r"\b(ich dachte (eher|mehr|da eher|eigentlich) an|ich meinte (eher|eigentlich)|"
                           r"i was thinking (more )?(of|about)|i meant|what i meant)\b")
-FOLLOW_UP_START = re.compile(r"^\W*(und|aber|eher|lieber|gerne?|auch|mit|ohne|nur|was ist mit|wie wäre es mit|and|but|rather|"
+FOLLOW_UP_START = re.compile(r"^\W*(bitte\s+|please\s+)?(und|aber|eher|lieber|gerne?|auch|mit|ohne|nur|was ist mit|wie wäre es mit|and|but|rather|"
                              r"what about|how about|or|only|just|vor allem|hauptsächlich|insbesondere|speziell|"
-                             r"(dann )?konkreter|focus on|mostly|mainly|especially|preferably|more about|was mit|"
+                             r"(dann )?konkreter|focus on|mostly|mainly|especially|preferably|more about|was mit|ideally|idealerweise|am besten|"
+                             r"am liebsten|more focused on|(uns|mich) interessier\w* (vor allem|eher|besonders|hauptsächlich|mehr|nur)|"
                              r"(das ?gleiche|dasselbe|selbiges|the same) (für|mit|bei|in|for|with))\b")
 MAX_FOLLOW_UP_WORDS = 7
 # An aside the planner marks as one ("apropos, weißt du wie das Wetter wird?", "sorry unrelated - …"): inside a
@@ -257,6 +269,8 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
         return Turn("reset")  # "ne, vergiss das, lass uns nochmal ganz neu anfangen"
     if len(words) <= MAX_CLOSING_WORDS and CLOSING.search(text) and not _asks_more(text):
         return Turn("thanks")  # "das war hilfreich", "passt, danke"
+    if THANKS_OPEN.search(text) and not REQUEST.search(FAREWELL.sub("", text)):
+        return Turn("thanks")  # "Vielen Dank, das reicht mir fürs Erste. Ich nehme das mit in die Bauausschusssitzung."
     has_topic = bool(state.challenge)
     if has_topic:
         if match := PATTERNS["similar"].search(text):
@@ -345,7 +359,7 @@ ABOUT_NAMED = re.compile("|".join(p.pattern for p in (WHAT_IS, LIKE, WANTS_DETAI
 # A kind of thing rather than one shown solution: "so Notrufsäulen oder sowas", "so gesicherte Boxen".
 KIND = re.compile(r"^\W*so\s|\b(so ?was|so etwas|oder so|solche\w*|such|something like|that kind of|this kind of)\b")
 # "eher was mit Abwärme", "lieber etwas Günstigeres", "rather something with sensors": a short wish that shifts the topic.
-RATHER_SOMETHING = re.compile(r"^\W*(eher|lieber|besser|rather|preferably) (was|etwas|something|anything)\b")
+RATHER_SOMETHING = re.compile(r"^\W*(eher|lieber|besser|gerne?|rather|preferably) (was|etwas|something|anything)\b")
 WHICH_OF = re.compile(r"^\W*(welche\w* (davon|dieser|von denen|von diesen|von den\w*)|which (ones? )?(of|among) "
                       r"(these|those|them|the results))\b")
 # "Coworking im Ort, gibts das?": points back at the topic at the end of the message.
@@ -684,7 +698,9 @@ class Conversation:
         if turn.kind == "unclear" and not self.searcher.refuses(parts()):
             # The turn classifier took it for small talk, but the domain detector sees a planning question.
             turn = _new_or_refine(text, len(text.split()) <= MAX_FOLLOW_UP_WORDS)
+        # … unless a rule found a question about what is shown ("Weißt du, ob sowas über Bundesförderung finanziert wurde?")
         if state.challenge and turn.kind not in ("reset", "greeting", "thanks", "help") and ASIDE.search(text) \
+                and turn.number is None and not any(p.search(text) for p in (COSTS, CONTACT, SINCE, PARTNERS)) \
                 and parts().on_topic < MIN_ASIDE_ON_TOPIC:
             turn = Turn("unclear")  # an aside the planner marks as one: keep the thread, ask back
         return _TurnInput(request=request, state=state, presenter=self.presenters[language], spaces=spaces, themes=themes,
