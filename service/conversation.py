@@ -40,7 +40,8 @@ LAST = re.compile(r"\b(die|der|das|den|dem|zur|zum|the)\s+(letzte[nrs]?|last)(\s
 NUMBERED = re.compile(rf"(?:\bnr\.?|\bnummer|\bnumber|#)\s*(\d{{1,{len(str(MAX_SHOWN))}}})\b")
 _SIMILAR = (r"(ähnlich\w*|vergleichbar\w*|similar|(?<!would )(?<!'d )(?<!i )like|along the lines|more of the same|"
             r"in der (art|richtung)|in die( gleiche)? richtung|gibt'?s davon mehr|gibt es davon mehr|more of (that|those|these)( kind)?|"
-            r"(mehr|andere|weitere)( \w+){0,3} (so )?wie (das|die|der|den|dem|nummer|nr)|von der (sorte|art)|"
+            r"(mehr|andere|weitere)( projekte| beispiele| lösungen| sachen| ansätze| solche\w*( \w+)?)? (so )?wie (das|die|der|den|dem|nummer|nr)|"
+            r"von der (sorte|art)|"
             r"(städte|kommunen|gemeinden|orte)( \w+)? (was|etwas) wie|"
             r"so ?was wie|so etwas wie|comparable|alike|nach dem vorbild|modell?ed on)")
 SIMILAR_WORD = re.compile(rf"\b{_SIMILAR}\b")
@@ -175,7 +176,8 @@ PARTNERS = re.compile(r"\b((?<!our )(?<!unsere )(?<!unseren )(?<!unserer )(?<!wi
                       r"who (else )?(was|is|were|are) involved|who took part)\b")
 # "sowas wie in Braunschweig": a shown result named as the model for more of the same.
 LIKE = re.compile(r"\b(so ?was wie|so etwas wie|ähnlich\w* wie|vergleichbar\w* (zu|mit|wie)|similar to|something like|"
-                  r"more like|(mehr|noch was|weitere) so wie|(mehr|weitere|ähnliche) (\w+ )?wie|more (\w+ )?like)\b")
+                  r"more like|(mehr|noch was|weitere) so wie|(mehr|weitere|ähnliche) ((beispiele|projekte|lösungen|ansätze|sachen|städte|kommunen) )?wie|"
+                  r"more ((examples|projects|solutions|ones) )?like)\b")
 CONTEXT_START = re.compile(r"^\W*(for context|some context|zum kontext|zur einordnung|zur info(rmation)?|kurz zu uns|"
                            r"(kurz )?(zum )?hintergrund|background|just so you know|fyi|for your information|"
                            r"a bit about us|about us|zu unserer (stadt|gemeinde|kommune))\b")
