@@ -431,6 +431,17 @@ def _follow_up(intent: Intent, text: str, words: list[str], references: tuple[in
     return Turn("new")
 
 
+def _opening(intent: Intent, text: str) -> Turn:
+    """The first message, which the atlas would refuse: a greeting, thanks or a question about the assistant when the
+    turn model is fairly sure (a greeting must say a greeting word), else a new challenge (refused as off-topic)."""
+    if intent.name == "help" and intent.probability >= MIN_HELP_PROBABILITY:
+        return Turn("help")
+    if intent.name in ("greeting", "thanks") and intent.probability >= MIN_CANNED_PROBABILITY \
+            and (intent.name == "thanks" or GREETING_WORD.search(text)):
+        return Turn(intent.name)  # type: ignore[arg-type]  # both are turn kinds
+    return Turn("new")
+
+
 def _reads_as_new(message: str, intent_of: Callable[[str], Intent] | None) -> bool:
     """The turn model is sure the message is a challenge of its own (a new problem that happens to name a space type
     and say "auch": 0.86–0.90; follow-ups that restrict the topic: 0.42–0.68), and it does not point back at the
@@ -697,6 +708,10 @@ class Conversation:
             state = state.model_copy(update={"shown": [*state.shown, named[1]]})
         text = " ".join(request.message.lower().split())
         parts = cache(lambda: self.searcher.components(request.message, []))  # the domain detector, asked at most once
+        if not state.challenge and turn.kind == "new" and intent_of is not None and self.searcher.refuses(parts()):
+            # Before any topic, a message the atlas would refuse may be a greeting or a question about the assistant
+            # ("Hej! What can this tool actually do – can I search German projects here?"): answered, not refused.
+            turn = _opening(intent_of(request.message), text)
         if turn.kind == "unclear" and not self.searcher.refuses(parts()):
             # The turn classifier took it for small talk, but the domain detector sees a planning question.
             turn = _new_or_refine(text, len(text.split()) <= MAX_FOLLOW_UP_WORDS)

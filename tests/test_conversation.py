@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from service.language import detect_language
 from service.prompts import Prompts
+from service.schemas import ChatRequest
 from tests.conftest import assert_error
 
 ROOT = Path(__file__).parent.parent
@@ -698,3 +699,15 @@ def test_starting_over_and_correcting_the_topic(message: str, kind: str) -> None
 
     running = ConversationState(challenge="Hitze im Quartier", shown=["a", "b", "c", "d", "e"])
     assert classify(message, running, [], [], lambda _m: Intent("details", 0.5)).kind == kind, message
+
+
+def test_an_opening_greeting_or_question_about_the_assistant_is_answered_not_refused(atlas_client: TestClient) -> None:
+    conversation = atlas_client.app.state.startup.current().conversation  # type: ignore[attr-defined]
+    for message, kind in (("Moin, ich bin neu hier – wofür ist dieser Chat eigentlich gedacht?", "help"),
+                          ("what kind of questions does this thing answer?", "help"), ("Servus beinand!", "greeting"),
+                          ("good evening to you all", "greeting")):
+        answer = conversation.reply(ChatRequest(message=message))
+        assert (answer.turn, answer.no_match, answer.state.challenge) == (kind, False, ""), message
+    for message in ("Wie wird das Wetter morgen in Berlin?", "Wie baue ich eine Gartenhütte?"):
+        answer = conversation.reply(ChatRequest(message=message))
+        assert answer.turn == "new" and answer.no_match, message  # everyday questions are still refused

@@ -33,7 +33,12 @@ fresh set's test split; floors sit a turn or two under the figures measured.
   back): 86.9 % / 86.7 % when it arrived, 88.0 % / 90.0 % with the rules from dev9 (an independent check of them),
   93.7 % / 90.0 % after rules from its own misses;
 - conversations_dev11.yaml, dev only, by a nineteenth writer (thanks with a last remark, costs as staff or running
-  costs, indirect status): 76.3 % / 76.7 % when it arrived, 95.5 % / 93.3 % after rules from its misses."""
+  costs, indirect status): 76.3 % / 76.7 % when it arrived, 95.5 % / 93.3 % after rules from its misses;
+- conversations_blind5.yaml and conversations_blind6.yaml, test only, by a fifteenth and a twentieth writer: 86.0 % /
+  72.0 % and 88.9 % / 80.0 % when first measured (at cdbd401, after all the rules above). Of their 19 lost threads, 10
+  were an opening greeting or question about the assistant, refused as off-topic because before any topic only exact
+  rules were asked; from that count (not from single messages) the turn model is now also asked before any topic when
+  the atlas would refuse the message: 95.1 % / 100 % and 91.7 % / 88.0 % after it, figures that are no longer blind."""
 
 from __future__ import annotations
 
@@ -57,12 +62,15 @@ BLIND4 = Path(__file__).parent / "eval" / "conversations_blind4.yaml"  # a twelf
 DEV9 = Path(__file__).parent / "eval" / "conversations_dev9.yaml"  # a fourteenth writer, dev only
 DEV10 = Path(__file__).parent / "eval" / "conversations_dev10.yaml"  # a seventeenth writer, dev only
 DEV11 = Path(__file__).parent / "eval" / "conversations_dev11.yaml"  # a nineteenth writer, dev only
+BLIND5 = Path(__file__).parent / "eval" / "conversations_blind5.yaml"  # a fifteenth writer, test only
+BLIND6 = Path(__file__).parent / "eval" / "conversations_blind6.yaml"  # a twentieth writer, test only
 FLOORS = {(DIALOGUES, "dev"): (0.96, 0.97), (DIALOGUES, "test"): (0.93, 0.97), (FRESH, "dev"): (0.97, 0.97),
           (FRESH, "test"): (0.94, 0.95), (FILTERS, "dev"): (0.95, 0.93),
           (BLIND, "test"): (0.88, 0.87), (VARIETY, "dev"): (0.93, 0.93),
           (BLIND2, "test"): (0.87, 0.91), (BLIND3, "test"): (0.83, 0.84), (DEV7, "dev"): (0.91, 0.92),
           (DEV8, "dev"): (0.94, 0.92), (BLIND4, "test"): (0.96, 0.92),
-          (DEV9, "dev"): (0.89, 0.80), (DEV10, "dev"): (0.94, 0.90), (DEV11, "dev"): (0.94, 0.90)}
+          (DEV9, "dev"): (0.89, 0.80), (DEV10, "dev"): (0.94, 0.90), (DEV11, "dev"): (0.94, 0.90),
+          (BLIND5, "test"): (0.93, 0.96), (BLIND6, "test"): (0.90, 0.84)}
 
 
 def test_the_set_is_large_and_balanced() -> None:
