@@ -230,6 +230,10 @@ MIN_NEW_PROBABILITY = 0.8  # a longer follow-up naming a space type or theme is 
 # Below this the turn model is unsure a message is a new challenge: it refines the topic rather than replace it (on the
 # dev sets every follow-up the model took for "new" scored 0.14–0.50, the new topics inside a conversation 0.59–0.90).
 MIN_NEW_TOPIC = 0.5
+# From here the turn model's small talk ("wetter is heut super, erstmal kaffee", "übrigens regnets hier grad") stays
+# small talk even when the domain detector scores it on-topic (0.35–0.70 for asides about the weather, the office or
+# the town): dev small talk 0.58–0.96, follow-ups it mistakes for small talk 0.17–0.43 (issue 13).
+MIN_SMALL_TALK_PROBABILITY = 0.5
 MIN_HELP_PROBABILITY = 0.45  # the learned help intent counts from here ("Was kann man hier so fragen?" 0.87; a lunch tip 0.32)
 MAX_NAMED_CANDIDATES = 6  # a name shared by more records than this names none of them
 STATUS_DEPTH = 4  # a status filter in a conversation looks at the best 4 × limit matches of the topic ("welche davon …")
@@ -712,8 +716,10 @@ class Conversation:
             # Before any topic, a message the atlas would refuse may be a greeting or a question about the assistant
             # ("Hej! What can this tool actually do – can I search German projects here?"): answered, not refused.
             turn = _opening(intent_of(request.message), text)
-        if turn.kind == "unclear" and not self.searcher.refuses(parts()):
-            # The turn classifier took it for small talk, but the domain detector sees a planning question.
+        if turn.kind == "unclear" and not self.searcher.refuses(parts()) and not (
+                intent_of is not None and (intent := intent_of(request.message)).name == "off_topic"
+                and intent.probability >= MIN_SMALL_TALK_PROBABILITY):
+            # The turn classifier took it for small talk, unsure, and the domain detector sees a planning question.
             turn = _new_or_refine(text, len(text.split()) <= MAX_FOLLOW_UP_WORDS)
         # … unless a rule found a question about what is shown ("Weißt du, ob sowas über Bundesförderung finanziert wurde?")
         if state.challenge and turn.kind not in ("reset", "greeting", "thanks", "help") and ASIDE.search(text) \

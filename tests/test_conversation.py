@@ -711,3 +711,15 @@ def test_an_opening_greeting_or_question_about_the_assistant_is_answered_not_ref
     for message in ("Wie wird das Wetter morgen in Berlin?", "Wie baue ich eine Gartenhütte?"):
         answer = conversation.reply(ChatRequest(message=message))
         assert answer.turn == "new" and answer.no_match, message  # everyday questions are still refused
+
+
+def test_small_talk_the_detector_takes_for_planning_keeps_the_thread(chat: Chat) -> None:
+    """Asides about the weather or the office score on-topic for the domain detector (0.35–0.70); the turn model is
+    sure they are small talk, so the topic stays and the assistant asks back (issue 13)."""
+    chat.say("Auf dem Marktplatz wird es im Sommer unerträglich heiß, es gibt kaum Schatten.")
+    topic = chat.state["challenge"]  # type: ignore[index]
+    for aside in ("übrigens regnet es hier gerade wie aus Eimern, haha", "Sorry, kurz abgelenkt: im Büro hat's 34 Grad"):
+        answer = chat.say(aside)
+        assert answer["turn"] == "unclear" and not answer["results"], aside
+        assert chat.state["challenge"] == topic  # type: ignore[index]
+    assert chat.say("Details zu Nummer 2")["turn"] == "details"
