@@ -74,9 +74,10 @@ ORDINAL_START = re.compile(rf"^\W*(und\s+|and\s+)?(the|die|der|das|den|zur|zum)\
 # "the one from Darmstadt?", "die aus Hannover": a shown result by its place alone
 ONE_FROM = re.compile(r"^\W*(und\s+)?(the one|die|das|der|den|dem)\s+(from|in|aus)\s+\S+(\s+\S+)?\W*$")
 # "bitte nur Thema Verwaltung", "schwerpunkt soziales und teilhabe", "beschränk das aufs Thema Sicherheit"
-THEME_WORD = re.compile(r"\b(thema|themen|themenfeld|schwerpunkt|bereich|beschränk\w*|topic|focus|restrict|limit)\b|"
+THEME_WORD = re.compile(r"\b(thema|themen|themenfeld|schwerpunkt|bereich|beschränk\w*|topic|focus|restrict|limit|fokus|"
+                        r"perspektive|blickwinkel|angle|perspective|lens|im vordergrund|rund ums?)\b|"
                         r"\w(seite|bereich|thema|themen|aspekt|aspekte)\b|\bgeh(t|en)'?s?\b(\s+\w+){0,3}?\s+ums?\b|"
-                        r"\bes\s+(\w+\s+){0,2}?ums?\s+\w+\s+geht\b|\b(side|part|aspect) of\b|\bmit blick auf\b")
+                        r"\b(es|'s)\s+(\w+\s+){0,2}?ums?\s+\w+\s+geht\b|\b(side|part|aspect) of\b|\bmit blick auf\b")
 # A follow-up that restricts the running topic to a space type, anywhere in a longer message ("gilt das auch für
 # Gewerbegebiete? da haben wir die größten Dachflächen", "Bevorzugt wären Projekte in Wohnquartieren").
 FACET_MARKER = re.compile(r"\b(auch|eher|lieber|speziell|spezifisch|insbesondere|vor allem|nur|bloß|davon|dabei|dafür|dazu|"
@@ -693,6 +694,10 @@ class Conversation:
         if len(spaces) > 1:  # "eher Gewerbegebiet als Innenstadt", "nicht die Innenstadt, sondern das Quartier"
             spaces = understanding.detect_space_types(_preferred_part(request.message)) or spaces
         themes = understanding.detect_theme_names(request.message)
+        if not themes and THEME_WORD.search(request.message.lower()):
+            # "eher mit Fokus auf Tourismuslenkung", "wenn's eher ums Sicherheitsgefühl geht": a compound led by a theme's
+            # name, where the message says it is about a theme
+            themes = understanding.detect_theme_names(request.message, compounds=True)
         if len(themes) > 1:  # "focus on the air and the noise please, not the traffic itself"
             themes = understanding.detect_theme_names(_preferred_part(request.message)) or themes
         status = understanding.detect_status(request.message)

@@ -69,6 +69,15 @@ def _word_matches(token: str, word: str, single: bool, whole_words: bool = False
     return len(word) >= MIN_TYPO_MATCH and DamerauLevenshtein.distance(token, word, score_cutoff=1) <= 1
 
 
+MIN_COMPOUND_HEAD = 5  # a theme name this long may lead a compound ("Tourismuslenkung"); "Luftbild" does not count
+MIN_COMPOUND_REST = 4
+
+
+def _leads_compound(token: str, word: str) -> bool:
+    """Whether a theme's name leads this compound, with or without a linking s ("Sicherheitsgefühl")."""
+    return len(word) >= MIN_COMPOUND_HEAD and token.startswith(word) and len(token) - len(word) >= MIN_COMPOUND_REST
+
+
 class Understanding:
     """Detects the space types and themes a text names, using the taxonomy's labels and synonyms."""
 
@@ -128,11 +137,17 @@ class Understanding:
         """
         return self._detect("themes", text, whole_words)
 
-    def detect_theme_names(self, text: str) -> list[str]:
+    def detect_theme_names(self, text: str, compounds: bool = False) -> list[str]:
         """Themes the text names as a whole, by label or one of its ``names`` (whole words, "Energieseite" too): what
         a follow-up that changes the theme says ("eher was zum Thema Energie"), unlike one that names a kind of
-        solution ("gibt es da was mit Sensoren?")."""
-        return self._detect("theme_names", text, whole_words=True)
+        solution ("gibt es da was mit Sensoren?"). With ``compounds``, also a compound a name leads
+        ("Tourismuslenkung", "Sicherheitsgefühl"): for a message that says it is about a theme."""
+        found = self._detect("theme_names", text, whole_words=True)
+        if found or not compounds:
+            return found
+        tokens = {token for variant in self._tokens(text) for token in variant}
+        return [slug for slug, terms in self.theme_names.items()
+                if any(_leads_compound(token, term.words[0]) for term in terms if len(term.words) == 1 for token in tokens)]
 
     def facet_words(self, text: str) -> frozenset[str]:
         """The words of a text (lower-case, as written) that name a space type or theme, alone or as part of a longer

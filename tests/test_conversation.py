@@ -723,3 +723,12 @@ def test_small_talk_the_detector_takes_for_planning_keeps_the_thread(chat: Chat)
         assert answer["turn"] == "unclear" and not answer["results"], aside
         assert chat.state["challenge"] == topic  # type: ignore[index]
     assert chat.say("Details zu Nummer 2")["turn"] == "details"
+
+
+def test_a_theme_in_focus_words_or_a_compound_switches_the_theme(chat: Chat) -> None:
+    chat.say("Bei uns im Ortskern parken Tagesgäste alles zu.")
+    for message, theme in (("eher mit Fokus auf Tourismuslenkung, nicht nur Parken", "tourismus"),
+                           ("anything from a public health angle?", "gesundheit"),
+                           ("Und wenn's eher ums Sicherheitsgefühl geht, dunkle Ecken und so?", "sicherheit")):
+        answer = chat.say(message)
+        assert answer["turn"] == "theme" and chat.state["themes"] == [theme], message  # type: ignore[index]

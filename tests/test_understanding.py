@@ -69,3 +69,8 @@ def test_a_theme_named_as_a_whole_is_told_from_a_kind_of_solution(understanding:
     for kind_of_solution in ("gibt es da was mit Sensorik?", "und für Pop-up-Stores?", "eher was für Senioren"):
         assert understanding.detect_theme_names(kind_of_solution) == [], kind_of_solution
         assert understanding.detect_themes(kind_of_solution), kind_of_solution  # search still reads the synonym
+    # A compound led by a theme's name counts only where the message says it is about a theme.
+    assert understanding.detect_theme_names("Fokus auf Tourismuslenkung", compounds=True) == ["tourismus"]
+    assert understanding.detect_theme_names("wenn's eher ums Sicherheitsgefühl geht", compounds=True) == ["sicherheit"]
+    assert understanding.detect_theme_names("gibt es das auch mit Wasserstoff?") == []
+    assert understanding.detect_theme_names("rund um Schule und Lernen") == ["bildung"]
