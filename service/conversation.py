@@ -75,7 +75,7 @@ ORDINAL_START = re.compile(rf"^\W*(und\s+|and\s+)?(the|die|der|das|den|zur|zum)\
 ONE_FROM = re.compile(r"^\W*(und\s+)?(the one|die|das|der|den|dem)\s+(from|in|aus)\s+\S+(\s+\S+)?\W*$")
 # "bitte nur Thema Verwaltung", "schwerpunkt soziales und teilhabe", "beschränk das aufs Thema Sicherheit"
 THEME_WORD = re.compile(r"\b(thema|themen|themenfeld|schwerpunkt|bereich|beschränk\w*|topic|focus|restrict|limit|fokus|"
-                        r"perspektive|blickwinkel|angle|perspective|lens|im vordergrund|rund ums?)\b|"
+                        r"perspektive|blickwinkel|angle|perspective|lens|im vordergrund|rund ums?|allgemein|insgesamt|generell|in general|overall|breiter)\b|"
                         r"\w(seite|bereich|thema|themen|aspekt|aspekte)\b|\bgeh(t|en)'?s?\b(\s+\w+){0,3}?\s+ums?\b|"
                         r"\b(es|'s)\s+(\w+\s+){0,2}?ums?\s+\w+\s+geht\b|\b(side|part|aspect) of\b|\bmit blick auf\b")
 # A follow-up that restricts the running topic to a space type, anywhere in a longer message ("gilt das auch für
@@ -99,6 +99,7 @@ FILTER_WORDS = frozenset("""
     also too any some context setting go with take nehmen nimm pick choose wählen sieht aus steht ich meine meinen
 """.split())
 MAX_FACET_WORDS = 12  # a filter and little else
+NEGATED_PART = re.compile(r"\b(nicht|keine?[nmrs]?|not|no|statt|anstatt|instead of|rather than)\b[^,.;:!?–]*")
 # A space type with one other word is still a filter ("Parkplatzsuche in der Innenstadt" was the topic); a theme word
 # with another is a kind of solution ("something with trees and water") unless a marker says otherwise.
 MAX_SPACE_REST = 1
@@ -172,7 +173,7 @@ CONTACT = re.compile(r"\b(wer (kann|könnte|weiß|kümmert|ist (da |dort )?(zust
 # Since when a shown solution runs, and who takes part: answered from the record's own sentences.
 SINCE = re.compile(r"\b(seit wann|wie lange (schon|läuft|gibt|hat|dauert\w*)|wann (wurde|hat|haben|ging|startete|begann|fing)|since when|"
                    r"how long (has|have|does|did)|when did)\b")
-PARTNERS = re.compile(r"\b((?<!our )(?<!unsere )(?<!unseren )(?<!unserer )(?<!with )(?<!mit )partner\w*|"  # not the planner's
+PARTNERS = re.compile(r"\b((?<!our )(?<!unsere )(?<!unseren )(?<!unserer )(?<!with )(?<!mit )(?<!suchen )(?<!looking for )partner\w*|"  # not the planner's
                       r"mit wem|wer (war|ist|sind|waren) (\w+ ){0,3}beteiligt|wer macht (\w+ ){0,2}mit|"
                       r"who (else )?(was|is|were|are) involved|who took part)\b")
 # "sowas wie in Braunschweig": a shown result named as the model for more of the same.
@@ -188,7 +189,9 @@ NEW_TOPIC = re.compile(r"^\W*((ok|okay|gut|so|also|und|and|jetzt|now|btw|übrige
                        r"(mal |noch )?(was|etwas) (ganz |völlig |komplett )?(anderes|neues)|something (completely |totally )?(different|else)|"
                        r"zweite[snr]? anliegen)\b|\bhat (mit dem|damit|mit dem ersten|mit dem vorherigen) (\w+ )?(nix|nichts) zu tun\b|"
                        r"\bnothing to do with (the|my) (first|previous|last|other)\b|"
-                       r"\b(eine|ne|a) (andere|separate|eigene|zweite|other|separate|different) (baustelle|geschichte|sache|story|matter)\b")
+                       r"\b(eine|ne|a) (andere|separate|eigene|zweite|other|separate|different) (baustelle|geschichte|sache|story|matter)\b|"
+                       r"^\W*((ok|okay|gut|so|also|und|jetzt)\W+)?(andere|zweite|weitere|neue|other|different|another) "
+                       r"(baustelle|problem|problemfeld|sache|geschichte|challenge|problem)\W")
 POINTS_BACK = re.compile(r"^\W*((hm+|ok|okay|und|achso|also|and|so)\W+)?(gibt'?s|gibts|gibt es|habt ihr|hast du|haben sie|is there|are there|any)\s+"
                          r"(da|dazu|davon|dafür|sowas|so was|auch|anything|something)\b")
 WANTS_DETAILS = re.compile(r"\b(mehr dazu|dazu mehr|mehr darüber|genauer|erzähl\w*|details?|tell me more|more about|more on|show me|zeig mir|"
@@ -226,6 +229,9 @@ MIN_CANNED_PROBABILITY = 0.5  # a thank-you or greeting the rules did not catch
 MIN_OPENING_GREETING = 0.35
 MAX_GREETING_WORDS = 16
 GREETING_OPENS = 4  # the greeting word is among the first words
+# A statement (no question mark, no result named) the turn model takes for context from here is context, though it
+# mentions a website, money or partners.
+MIN_STATEMENT_CONTEXT = 0.6
 MIN_CONTEXT_PROBABILITY = 0.8  # a message about the planner's place that names a theme in passing is context from here
 MIN_NEW_PROBABILITY = 0.8  # a longer follow-up naming a space type or theme is a new challenge from here
 # Below this the turn model is unsure a message is a new challenge: it refines the topic rather than replace it (on the
@@ -242,6 +248,9 @@ STATUS_DEPTH = 4  # a status filter in a conversation looks at the best 4 × lim
 
 TurnKind = Literal["new", "refine", "context", "space_type", "theme", "more", "details", "similar", "status", "contact",
                    "costs", "since", "partners", "which_one", "unclear", "greeting", "thanks", "help", "reset", "empty", "no_topic"]
+# What a question about the results on screen asks for, in the order the rules try them.
+ABOUT_SHOWN: tuple[tuple[TurnKind, re.Pattern[str]], ...] = (("costs", COSTS), ("contact", CONTACT), ("since", SINCE),
+                                                            ("partners", PARTNERS))
 
 
 @dataclass
@@ -297,14 +306,11 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
             return Turn("more")
         if PATTERNS["status"].search(text):
             return Turn("status")
-        if COSTS.search(text):
-            return _about_one("costs", text, references)
-        if CONTACT.search(text):
-            return _about_one("contact", text, references)
-        if SINCE.search(text):
-            return _about_one("since", text, references)
-        if PARTNERS.search(text):
-            return _about_one("partners", text, references)
+        if about := next((kind for kind, pattern in ABOUT_SHOWN if pattern.search(text)), None):
+            if "?" not in text and not references and not _numbers(text) and intent_of is not None \
+                    and (intent := intent_of(message)).name == "context" and intent.probability >= MIN_STATEMENT_CONTEXT:
+                return Turn("context")  # "Kleinstadt in Vorpommern, …, viele haben nicht mal ne Website."
+            return _about_one(about, text, references)
         first = re.split(r"[?.!]", text, maxsplit=1)[0]
         most = MAX_STATUS_BACK_WORDS if BACK_REFERENCE.search(first) else MAX_STATUS_WORDS
         if understanding_status and len(re.findall(r"\w+", first)) <= most and STATUS_ASK.search(first) \
@@ -348,7 +354,7 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
             return _follow_up(intent_of(message), text, words, references)
         if short and FOLLOW_UP_START.search(text):
             return Turn("refine")
-    elif any(PATTERNS[k].search(text) for k in ("similar", "details", "details_short", "more")):
+    elif len(words) <= MAX_FOLLOW_UP_WORDS and any(PATTERNS[k].search(text) for k in ("similar", "details", "details_short", "more")):
         return Turn("no_topic")  # "mehr" or "Details zu Nummer 2" before anything was shown
     if len(words) == 1 and len(text) < 3:
         return Turn("empty")
@@ -624,7 +630,9 @@ def _facet(text: str, words: list[str], facet_words: frozenset[str], marker: re.
     little else (at most ``max_rest`` other words: "und im Gewerbegebiet?"), "refines" when a marker says it is a
     follow-up that also says more about the topic ("gilt das auch für Gewerbegebiete? da haben wir die größten
     Dachflächen"); None for a new challenge."""
-    rest = [w for w in words if w not in FILLER and w not in FILTER_WORDS and w not in facet_words]
+    # What the message rules out says nothing new about the topic: "In der Innenstadt bitte, nicht Parks oder Friedhöfe."
+    kept = re.findall(r"\w+", NEGATED_PART.sub(" ", text))
+    rest = [w for w in kept if w not in FILLER and w not in FILTER_WORDS and w not in facet_words]
     if len(rest) <= max_rest and len(words) <= MAX_FACET_WORDS:
         return "only"
     if len(words) <= MAX_MARKED_FACET_WORDS and marker.search(text):

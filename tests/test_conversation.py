@@ -732,3 +732,20 @@ def test_a_theme_in_focus_words_or_a_compound_switches_the_theme(chat: Chat) -> 
                            ("Und wenn's eher ums Sicherheitsgefühl geht, dunkle Ecken und so?", "sicherheit")):
         answer = chat.say(message)
         assert answer["turn"] == "theme" and chat.state["themes"] == [theme], message  # type: ignore[index]
+
+
+def test_long_openings_statements_and_ruled_out_parts_are_read_as_meant(chat: Chat) -> None:
+    # A long first message that mentions "fünf" is a challenge, not a question about results not yet shown.
+    first = chat.say("Zu unseren Infoabenden zur Ortskernsanierung kommen immer nur dieselben fünf Leute. Gibt es "
+                     "digitale Beteiligungsformate, die auch im Dorf funktionieren?")
+    assert first["turn"] == "new" and first["results"]
+    # A statement about the place that mentions a website is context, not a question for a contact.
+    assert chat.say("Kleinstadt in Vorpommern, die Händler sind meistens über 60, viele haben nicht mal eine Website.")[
+        "turn"] == "context"
+    # What is ruled out says nothing new: the space type alone is asked for.
+    assert chat.say("In der Innenstadt bitte, nicht Parks oder Friedhöfe.")["turn"] == "space_type"
+    assert chat.state["space_type"] == "innenstadt"  # type: ignore[index]
+    # "Andere Baustelle:" opens a new topic.
+    topic = chat.state["challenge"]  # type: ignore[index]
+    answer = chat.say("Andere Baustelle: die Betriebe im Gewerbegebiet wollen ihre Abwärme gemeinsam nutzen.")
+    assert answer["turn"] == "new" and chat.state["challenge"] != topic  # type: ignore[index]
