@@ -311,7 +311,7 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
                     and (intent := intent_of(message)).name == "context" and intent.probability >= MIN_STATEMENT_CONTEXT:
                 return Turn("context")  # "Kleinstadt in Vorpommern, …, viele haben nicht mal ne Website."
             return _about_one(about, text, references)
-        first = re.split(r"[?.!]", text, maxsplit=1)[0]
+        first = re.split(r"[?.!]|\s[–-]\s", text, maxsplit=1)[0]  # "Nur die, die noch in Planung sind – wir suchen …"
         most = MAX_STATUS_BACK_WORDS if BACK_REFERENCE.search(first) else MAX_STATUS_WORDS
         if understanding_status and len(re.findall(r"\w+", first)) <= most and STATUS_ASK.search(first) \
                 and not references and not _numbers(text):  # "wie lief die Umsetzung bei der zweiten?" is about one
@@ -608,7 +608,10 @@ FILLER = frozenset("als statt nicht sondern than instead not mich mein meine mei
 
 # "A rather than B" / "A statt B" names A; "nicht B, sondern A" names A.
 # "nur Wohnquartiere bitte, keine Innenstädte", "not the traffic itself": what is named only to be ruled out.
-RULED_OUT = re.compile(r"\b(kein\w*|nicht (die|das|den|der|im|in der|in den|so sehr)?|not (the|in|so much)?|no|ohne|without)\s+\w+[-\w]*",
+RULED_OUT = re.compile(r"\b(kein\w*|nicht (die|das|den|der|im|in der|in den|so sehr)?|not (the|in|so much)?|no|ohne|without)\s+\w+[-\w]*|"
+                       # "…, Innenstadt bringt mir nix", "city centre is irrelevant for us"
+                       r"\b\w+[-\w]*\s+(bringt|bringen|hilft|helfen|nützt|nützen|interessiert|interessieren)\s+(mir|uns)\s+"
+                       r"(nix|nichts|gar nichts|wenig)\b|\b\w+[-\w]*\s+(ist|sind|is|are)\s+(egal|irrelevant|uninteressant|not relevant)\b",
                        re.I)
 RATHER_THAN = re.compile(r"\b(als|statt|anstatt|anstelle|instead of|rather than|not|nicht)\b", re.I)
 BUT_RATHER = re.compile(r"\b(sondern|but rather)\b", re.I)

@@ -749,3 +749,12 @@ def test_long_openings_statements_and_ruled_out_parts_are_read_as_meant(chat: Ch
     topic = chat.state["challenge"]  # type: ignore[index]
     answer = chat.say("Andere Baustelle: die Betriebe im Gewerbegebiet wollen ihre Abwärme gemeinsam nutzen.")
     assert answer["turn"] == "new" and chat.state["challenge"] != topic  # type: ignore[index]
+
+
+def test_a_part_dismissed_after_its_name_is_not_the_one_wanted(chat: Chat) -> None:
+    from service.conversation import _preferred_part
+
+    assert "Innenstadt" not in _preferred_part("Bitte wirklich nur Sachen aus Gewerbegebieten, Innenstadt bringt mir nix.")
+    chat.say("In unserer Fußgängerzone stehen immer mehr Läden leer.")
+    answer = chat.say("Nur die, die noch in Planung sind – wir suchen Partnerstädte für einen gemeinsamen Förderantrag.")
+    assert answer["turn"] == "status" and chat.state["status"] == ["planung"]  # type: ignore[index]
