@@ -42,7 +42,9 @@ fresh set's test split; floors sit a turn or two under the figures measured.
 - conversations_blind7.yaml, test only, by a twenty-first writer: 94.8 % / 92.0 % when first measured (at 0621bed);
 - conversations_dev12.yaml, by a twenty-third writer, written as a blind test set (90.3 % / 88.0 % when first
   measured, at 3537acc) and then made dev to see which rules a sure turn model should overrule: 94.4 % / 100 % after
-  the rules from its misses (long openings, statements, ruled-out parts, "Andere Baustelle:")."""
+  the rules from its misses (long openings, statements, ruled-out parts, "Andere Baustelle:");
+- conversations_blind9.yaml, test only, by a twenty-fourth writer: 91.8 % / 84.0 % when first measured (at 64041a2,
+  after everything above; never fixed from)."""
 
 from __future__ import annotations
 
@@ -70,6 +72,7 @@ BLIND5 = Path(__file__).parent / "eval" / "conversations_blind5.yaml"  # a fifte
 BLIND6 = Path(__file__).parent / "eval" / "conversations_blind6.yaml"  # a twentieth writer, test only
 BLIND7 = Path(__file__).parent / "eval" / "conversations_blind7.yaml"  # a twenty-first writer, test only
 DEV12 = Path(__file__).parent / "eval" / "conversations_dev12.yaml"  # a twenty-third writer, dev
+BLIND9 = Path(__file__).parent / "eval" / "conversations_blind9.yaml"  # a twenty-fourth writer, test only
 FLOORS = {(DIALOGUES, "dev"): (0.96, 0.97), (DIALOGUES, "test"): (0.93, 0.97), (FRESH, "dev"): (0.97, 0.97),
           (FRESH, "test"): (0.94, 0.95), (FILTERS, "dev"): (0.95, 0.93),
           (BLIND, "test"): (0.88, 0.87), (VARIETY, "dev"): (0.93, 0.93),
@@ -77,7 +80,7 @@ FLOORS = {(DIALOGUES, "dev"): (0.96, 0.97), (DIALOGUES, "test"): (0.93, 0.97), (
           (DEV8, "dev"): (0.94, 0.92), (BLIND4, "test"): (0.96, 0.92),
           (DEV9, "dev"): (0.89, 0.80), (DEV10, "dev"): (0.94, 0.90), (DEV11, "dev"): (0.94, 0.90),
           (BLIND5, "test"): (0.93, 0.96), (BLIND6, "test"): (0.90, 0.84), (BLIND7, "test"): (0.94, 0.88),
-          (DEV12, "dev"): (0.92, 0.96)}
+          (DEV12, "dev"): (0.94, 0.96), (BLIND9, "test"): (0.90, 0.80)}
 
 
 def test_the_set_is_large_and_balanced() -> None:
