@@ -41,7 +41,7 @@ NUMBERED = re.compile(rf"(?:\bnr\.?|\bnummer|\bnumber|#)\s*(\d{{1,{len(str(MAX_S
 _SIMILAR = (r"(ähnlich\w*|vergleichbar\w*|similar|(?<!would )(?<!'d )(?<!i )like|along the lines|more of the same|"
             r"in der (art|richtung)|in die( gleiche)? richtung|gibt'?s davon mehr|gibt es davon mehr|more of (that|those|these)( kind)?|"
             r"(mehr|andere|weitere)( projekte| beispiele| lösungen| sachen| ansätze| solche\w*( \w+)?)? (so )?wie (das|die|der|den|dem|nummer|nr)|"
-            r"von der (sorte|art)|"
+            r"von der (sorte|art)|in (dem|diesem|dem gleichen|dem selben) stil|im (gleichen |selben )?stil|in that style|"
             r"(städte|kommunen|gemeinden|orte)( \w+)? (was|etwas) wie|"
             r"so ?was wie|so etwas wie|comparable|alike|nach dem vorbild|modell?ed on)")
 SIMILAR_WORD = re.compile(rf"\b{_SIMILAR}\b")
@@ -75,7 +75,8 @@ ORDINAL_START = re.compile(rf"^\W*(und\s+|and\s+)?(the|die|der|das|den|zur|zum)\
 ONE_FROM = re.compile(r"^\W*(und\s+)?(the one|die|das|der|den|dem)\s+(from|in|aus)\s+\S+(\s+\S+)?\W*$")
 # "bitte nur Thema Verwaltung", "schwerpunkt soziales und teilhabe", "beschränk das aufs Thema Sicherheit"
 THEME_WORD = re.compile(r"\b(thema|themen|themenfeld|schwerpunkt|bereich|beschränk\w*|topic|focus|restrict|limit|fokus|"
-                        r"perspektive|blickwinkel|angle|perspective|lens|im vordergrund|rund ums?|allgemein|insgesamt|generell|in general|overall|breiter)\b|"
+                        r"perspektive|blickwinkel|angle|perspective|lens|im vordergrund|rund ums?|"
+                        r"allgemein|insgesamt|generell|in general|generally|more broadly|overall|breiter)\b|"
                         r"\w(seite|bereich|thema|themen|aspekt|aspekte)\b|\bgeh(t|en)'?s?\b(\s+\w+){0,3}?\s+ums?\b|"
                         r"\b(es|'s)\s+(\w+\s+){0,2}?ums?\s+\w+\s+geht\b|\b(side|part|aspect) of\b|\bmit blick auf\b")
 # A follow-up that restricts the running topic to a space type, anywhere in a longer message ("gilt das auch für
@@ -105,7 +106,8 @@ NEGATED_PART = re.compile(r"\b(nicht|keine?[nmrs]?|not|no|statt|anstatt|instead 
 MAX_SPACE_REST = 1
 MAX_MARKED_FACET_WORDS = 25  # a filter with more said about the topic
 _GREETING = (r"goede(morgen|middag|navond)|dzień dobry|"
-             r"hallo|hallöchen|hi|hey|moin|servus|grüß gott|guten (tag|morgen|abend)|hello|good (morning|afternoon|evening)")
+             r"hallo|hallöchen|hi|hey|moin|moinsen|servus|gude|tach|grüß gott|grüezi|guten (tag|morgen|abend)|hello|greetings|"
+             r"good (morning|afternoon|evening)")
 PATTERNS = {
     "reset": re.compile(r"^\W*((nee|nein|ok|okay|also|gut)\W+)?(doch\s+)?(noch ?mal\s+)?(ganz\s+)?(neu anfangen|von vorn[e]?"
                         r"( anfangen| beginnen)?|neues thema|anderes thema|neustart|zurücksetzen|start over|start again|"
@@ -163,12 +165,13 @@ COSTS = re.compile(r"\b(kostet|was kostet|was kosten|gekostet|kostenpunkt|wie te
                    r"(wurde|wird|war) (das|es|dies|sowas|das projekt) (\w+ )?gefördert|aus welche[mn] (förder)?(topf|programm)|"
                    r"(was|were) (it|they|that) funded|funded by)\b")
 # Who to ask about a shown solution.
-CONTACT = re.compile(r"\b(wer (kann|könnte|weiß|kümmert|ist (da |dort )?(zuständig|ansprechpartner))|ansprechpartner\w*|ansprechperson\w*|"
+CONTACT = re.compile(r"\b(wer (kann|könnte|weiß|kümmert|(ist|war|sind|waren) ([\w.]+ ){0,3}(zuständig|verantwortlich|ansprechpartner))|"
+                     r"ansprechpartner\w*|ansprechperson\w*|"
                      r"kontakt\w*|an wen|wie komm\w* ich an|who (can|could|should) i (contact|talk to|ask)|contact person|"
                      r"get in touch|who runs|wer steckt (da )?(da)?hinter|wer steht (da )?(da)?hinter|who'?s behind|who is behind|"
                      r"links?|projektseite|webseite|website|homepage|url|wie (erreiche|erreichen) (ich|wir)\b|"
                      r"(wie )?erreich\w* (ich|man) (die|den|das|sie|jemand\w*|dort|da)\b|(can|do|could) (i|we) reach|"
-                     r"reach (them|the team|the people|someone)|e-?mail\w*|mailadresse|telefon\w*|phone|"
+                     r"reach (them|the team|the people|someone)|e-?mail\w*|mailadresse|telefon(?!isch)\w*|phone|"
                      r"anrufen|ruf\w* ich|call)\b")
 # Since when a shown solution runs, and who takes part: answered from the record's own sentences.
 SINCE = re.compile(r"\b(seit wann|wie lange (schon|läuft|gibt|hat|dauert\w*)|wann (wurde|hat|haben|ging|startete|begann|fing)|since when|"
@@ -177,7 +180,7 @@ PARTNERS = re.compile(r"\b((?<!our )(?<!unsere )(?<!unseren )(?<!unserer )(?<!wi
                       r"mit wem|wer (war|ist|sind|waren) (\w+ ){0,3}beteiligt|wer macht (\w+ ){0,2}mit|"
                       r"who (else )?(was|is|were|are) involved|who took part)\b")
 # "sowas wie in Braunschweig": a shown result named as the model for more of the same.
-LIKE = re.compile(r"\b(so ?was wie|so etwas wie|ähnlich\w* wie|vergleichbar\w* (zu|mit|wie)|similar to|something like|"
+LIKE = re.compile(r"\b(so ?was wie|so etwas wie|(?<!heißt )ähnlich\w* wie|vergleichbar\w* (zu|mit|wie)|similar to|(?<!called )something like|"
                   r"more like|(mehr|noch was|weitere) so wie|(mehr|weitere|ähnliche) ((beispiele|projekte|lösungen|ansätze|sachen|städte|kommunen) )?wie|"
                   r"more ((examples|projects|solutions|ones) )?like)\b")
 CONTEXT_START = re.compile(r"^\W*(for context|some context|zum kontext|zur einordnung|zur info(rmation)?|kurz zu uns|"
@@ -190,7 +193,8 @@ NEW_TOPIC = re.compile(r"^\W*((ok|okay|gut|so|also|und|and|jetzt|now|btw|übrige
                        r"zweite[snr]? anliegen)\b|\bhat (mit dem|damit|mit dem ersten|mit dem vorherigen) (\w+ )?(nix|nichts) zu tun\b|"
                        r"\bnothing to do with (the|my) (first|previous|last|other)\b|"
                        r"\b(eine|ne|a) (andere|separate|eigene|zweite|other|separate|different) (baustelle|geschichte|sache|story|matter)\b|"
-                       r"^\W*((ok|okay|gut|so|also|und|jetzt)\W+)?(andere|zweite|weitere|neue|other|different|another) "
+                       r"^\W*((ok|okay|gut|so|also|und|jetzt)\W+)?((ganz|noch|völlig|komplett|something|a|an|one)\s+)?"
+                       r"(andere|zweite|weitere|neue|other|different|another) "
                        r"(baustelle|problem|problemfeld|sache|geschichte|challenge|problem)\W")
 POINTS_BACK = re.compile(r"^\W*((hm+|ok|okay|und|achso|also|and|so)\W+)?(gibt'?s|gibts|gibt es|habt ihr|hast du|haben sie|is there|are there|any)\s+"
                          r"(da|dazu|davon|dafür|sowas|so was|auch|anything|something)\b")
@@ -232,7 +236,9 @@ GREETING_OPENS = 4  # the greeting word is among the first words
 # A statement (no question mark, no result named) the turn model takes for context from here is context, though it
 # mentions a website, money or partners.
 MIN_STATEMENT_CONTEXT = 0.6
-MIN_CONTEXT_PROBABILITY = 0.8  # a message about the planner's place that names a theme in passing is context from here
+# A message about the planner's place that names a space type or theme in passing is context from here …
+MIN_CONTEXT_PROBABILITY = 0.8
+MIN_STATEMENT_CONTEXT_FACET = 0.7  # … or, without a question mark, from here ("…, dazu zwei Gewerbegebiete mit viel …")
 MIN_NEW_PROBABILITY = 0.8  # a longer follow-up naming a space type or theme is a new challenge from here
 # Below this the turn model is unsure a message is a new challenge: it refines the topic rather than replace it (on the
 # dev sets every follow-up the model took for "new" scored 0.14–0.50, the new topics inside a conversation 0.59–0.90).
@@ -339,7 +345,7 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
         if "refines" in (space, theme) and _reads_as_new(message, intent_of):
             space = theme = None  # "Wir haben auch ein Problem mit Starkregen in der Altstadt, die Keller laufen voll"
         if "refines" in (space, theme) and intent_of is not None and (intent := intent_of(message)).name == "context" \
-                and intent.probability >= MIN_CONTEXT_PROBABILITY:
+                and intent.probability >= (MIN_STATEMENT_CONTEXT_FACET if "?" not in text else MIN_CONTEXT_PROBABILITY):
             return Turn("context")  # "we're a town of about 30,000 just outside Cologne, lots of commuter traffic"
         if space and understanding_themes and THEME_WORD.search(text):
             # "Können wir den Fokus ganz aufs Soziale legen, also Treffpunkte, Nachbarschaftshilfe?"

@@ -758,3 +758,14 @@ def test_a_part_dismissed_after_its_name_is_not_the_one_wanted(chat: Chat) -> No
     chat.say("In unserer Fußgängerzone stehen immer mehr Läden leer.")
     answer = chat.say("Nur die, die noch in Planung sind – wir suchen Partnerstädte für einen gemeinsamen Förderantrag.")
     assert answer["turn"] == "status" and chat.state["status"] == ["planung"]  # type: ignore[index]
+
+
+def test_more_ways_to_greet_switch_topic_ask_who_is_responsible_and_want_the_same_style(chat: Chat) -> None:
+    assert chat.say("Gude! 👋")["turn"] == "greeting"
+    chat.say("Im Ortskern stehen viele Läden leer, seit der Supermarkt an den Ortsrand gezogen ist.")
+    assert chat.say("wer ist bei Nr. 4 verantwortlich? würde die gern interviewen")["turn"] == "contact"
+    assert chat.say("Das sollte aber auch telefonisch buchbar sein, nicht nur per App.")["turn"] == "refine"
+    assert chat.say("Die zweite gefällt mir, gibt es mehr in dem Stil?")["turn"] == "similar"
+    topic = chat.state["challenge"]  # type: ignore[index]
+    answer = chat.say("Ganz andere Sache: unsere Kreisverwaltung will den Stromverbrauch der Kreisschulen in Echtzeit sehen.")
+    assert answer["turn"] == "new" and chat.state["challenge"] != topic  # type: ignore[index]

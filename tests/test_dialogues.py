@@ -44,7 +44,10 @@ fresh set's test split; floors sit a turn or two under the figures measured.
   measured, at 3537acc) and then made dev to see which rules a sure turn model should overrule: 94.4 % / 100 % after
   the rules from its misses (long openings, statements, ruled-out parts, "Andere Baustelle:");
 - conversations_blind9.yaml, test only, by a twenty-fourth writer: 91.8 % / 84.0 % when first measured (at 64041a2,
-  after everything above; never fixed from)."""
+  after everything above; never fixed from);
+- conversations_dev13.yaml, dev only, by a twenty-fifth writer (misleading surfaces: refinements as facts, context
+  naming websites or space types): 87.9 % / 86.7 % when it arrived (at 9f50ac5), 91.9 % / 96.7 % after rules from
+  its misses."""
 
 from __future__ import annotations
 
@@ -73,6 +76,7 @@ BLIND6 = Path(__file__).parent / "eval" / "conversations_blind6.yaml"  # a twent
 BLIND7 = Path(__file__).parent / "eval" / "conversations_blind7.yaml"  # a twenty-first writer, test only
 DEV12 = Path(__file__).parent / "eval" / "conversations_dev12.yaml"  # a twenty-third writer, dev
 BLIND9 = Path(__file__).parent / "eval" / "conversations_blind9.yaml"  # a twenty-fourth writer, test only
+DEV13 = Path(__file__).parent / "eval" / "conversations_dev13.yaml"  # a twenty-fifth writer, dev only
 FLOORS = {(DIALOGUES, "dev"): (0.96, 0.97), (DIALOGUES, "test"): (0.93, 0.97), (FRESH, "dev"): (0.97, 0.97),
           (FRESH, "test"): (0.94, 0.95), (FILTERS, "dev"): (0.95, 0.93),
           (BLIND, "test"): (0.88, 0.87), (VARIETY, "dev"): (0.93, 0.93),
@@ -80,7 +84,8 @@ FLOORS = {(DIALOGUES, "dev"): (0.96, 0.97), (DIALOGUES, "test"): (0.93, 0.97), (
           (DEV8, "dev"): (0.94, 0.92), (BLIND4, "test"): (0.96, 0.92),
           (DEV9, "dev"): (0.89, 0.80), (DEV10, "dev"): (0.94, 0.90), (DEV11, "dev"): (0.94, 0.90),
           (BLIND5, "test"): (0.93, 0.96), (BLIND6, "test"): (0.90, 0.84), (BLIND7, "test"): (0.94, 0.88),
-          (DEV12, "dev"): (0.94, 0.96), (BLIND9, "test"): (0.90, 0.80)}
+          (DEV12, "dev"): (0.94, 0.96), (BLIND9, "test"): (0.90, 0.80),
+          (DEV13, "dev"): (0.90, 0.93)}
 
 
 def test_the_set_is_large_and_balanced() -> None:
