@@ -710,11 +710,9 @@ class Conversation:
         spaces = understanding.detect_space_types(request.message)
         if len(spaces) > 1:  # "eher Gewerbegebiet als Innenstadt", "nicht die Innenstadt, sondern das Quartier"
             spaces = understanding.detect_space_types(_preferred_part(request.message)) or spaces
-        themes = understanding.detect_theme_names(request.message)
-        if not themes and THEME_WORD.search(request.message.lower()):
-            # "eher mit Fokus auf Tourismuslenkung", "wenn's eher ums Sicherheitsgefühl geht": a compound led by a theme's
-            # name, where the message says it is about a theme
-            themes = understanding.detect_theme_names(request.message, compounds=True)
+        # Where the message says it is about a theme, a compound a theme's name leads counts too ("eher mit Fokus auf
+        # Tourismuslenkung", "wenn's eher ums Sicherheitsgefühl geht").
+        themes = understanding.detect_theme_names(request.message, compounds=bool(THEME_WORD.search(request.message.lower())))
         if len(themes) > 1:  # "focus on the air and the noise please, not the traffic itself"
             themes = understanding.detect_theme_names(_preferred_part(request.message)) or themes
         status = understanding.detect_status(request.message)
@@ -745,7 +743,7 @@ class Conversation:
             turn = _new_or_refine(text, len(text.split()) <= MAX_FOLLOW_UP_WORDS)
         # … unless a rule found a question about what is shown ("Weißt du, ob sowas über Bundesförderung finanziert wurde?")
         if state.challenge and turn.kind not in ("reset", "greeting", "thanks", "help") and ASIDE.search(text) \
-                and turn.number is None and not any(p.search(text) for p in (COSTS, CONTACT, SINCE, PARTNERS)) \
+                and turn.number is None and not any(pattern.search(text) for _, pattern in ABOUT_SHOWN) \
                 and parts().on_topic < MIN_ASIDE_ON_TOPIC:
             turn = Turn("unclear")  # an aside the planner marks as one: keep the thread, ask back
         return _TurnInput(request=request, state=state, presenter=self.presenters[language], spaces=spaces, themes=themes,
