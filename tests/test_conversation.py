@@ -769,3 +769,23 @@ def test_more_ways_to_greet_switch_topic_ask_who_is_responsible_and_want_the_sam
     topic = chat.state["challenge"]  # type: ignore[index]
     answer = chat.say("Ganz andere Sache: unsere Kreisverwaltung will den Stromverbrauch der Kreisschulen in Echtzeit sehen.")
     assert answer["turn"] == "new" and chat.state["challenge"] != topic  # type: ignore[index]
+
+
+def test_what_is_asked_of_a_numbered_result_a_longer_reset_and_a_theme_compound(chat: Chat) -> None:
+    first = chat.say("Im Ortskern stehen viele Läden leer, seit der Supermarkt an den Ortsrand gezogen ist.")
+    # The number is exact, what is asked of it is learned: money without a cost word.
+    answer = chat.say("Was hat die Kommune bei Nr. 2 dafür insgesamt ausgegeben?")
+    assert answer["turn"] == "costs" and first["results"][1]["title"] in answer["message"]
+    answer = chat.say("Bei dem Projekt auf Rang 4 – wie wurden da die Bürger eingebunden?")
+    assert answer["turn"] == "details" and ids(answer) == [ids(first)[3]] and chat.state["focus"] == 4  # type: ignore[index]
+    # "mehr … zwei" across a colon is no question about result 2.
+    assert chat.say("Zur Info: die Gemeinde hat 6000 Einwohner, und zwei Bäckereien haben im Sommer zugemacht.")[
+        "turn"] == "context"
+    assert chat.say("eher mit Mobilitätsschwerpunkt bitte")["turn"] == "theme"
+    assert chat.state["themes"] == ["mobilitaet"]  # type: ignore[index]
+    assert chat.say("only solutions for the neighbourhood, not the whole city centre")["turn"] == "space_type"
+    assert chat.state["space_type"] == "quartier"  # type: ignore[index]
+    reset = chat.say("Okay, wir fangen nochmal von vorne an, ich hab ein anderes Anliegen.")
+    assert reset["turn"] == "reset" and chat.state["challenge"] == ""  # type: ignore[index]
+    chat.say("Hitze im Quartier, es gibt kaum Schatten.")
+    assert chat.say("Start over please, I've got a completely different question for you now.")["turn"] == "reset"

@@ -50,7 +50,9 @@ fresh set's test split; floors sit a turn or two under the figures measured.
   its misses;
 - conversations_blind10.yaml, test only, by a twenty-seventh writer: 94.2 % / 100 % when first measured (at 55ed644);
 - conversations_dev14.yaml, dev only, by a twenty-sixth writer (weighted to refine, space type, theme, context, reset and
-  small talk): 89.2 % / 90.0 % when it arrived (at 55ed644); used to choose when a sure turn model overrules the rules."""
+  small talk): 89.2 % / 90.0 % when it arrived (at 55ed644); a sure turn model overruling every rule that is not an exact
+  form changed none of its turns (thresholds 0.6–0.95), so the rules stay; 95.5 % / 96.7 % after four general fixes
+  chosen on it (what is asked of a numbered result learned, a longer reset, "Platz 3", "…schwerpunkt")."""
 
 from __future__ import annotations
 
@@ -90,7 +92,7 @@ FLOORS = {(DIALOGUES, "dev"): (0.96, 0.97), (DIALOGUES, "test"): (0.93, 0.97), (
           (DEV9, "dev"): (0.89, 0.80), (DEV10, "dev"): (0.94, 0.90), (DEV11, "dev"): (0.94, 0.90),
           (BLIND5, "test"): (0.93, 0.96), (BLIND6, "test"): (0.90, 0.84), (BLIND7, "test"): (0.94, 0.88),
           (DEV12, "dev"): (0.94, 0.96), (BLIND9, "test"): (0.90, 0.80),
-          (DEV13, "dev"): (0.90, 0.93), (BLIND10, "test"): (0.92, 0.96), (DEV14, "dev"): (0.87, 0.86)}
+          (DEV13, "dev"): (0.90, 0.93), (BLIND10, "test"): (0.92, 0.96), (DEV14, "dev"): (0.93, 0.93)}
 
 
 def test_the_set_is_large_and_balanced() -> None:
