@@ -28,7 +28,9 @@ import numpy as np
 
 from indexer.corpus import RecordDict
 
-FORMAT_VERSION = 2  # 2: adds the BM25 folder
+# 2: adds the BM25 folder; 3: every tuned model embeds with its own weights (a format-2 build made after a retune
+# could carry vectors of the first tuned model in the cache, see embedding.latin_variant), so those are built again
+FORMAT_VERSION = 3
 MANIFEST, INDEX, RECORDS, CHALLENGES = "manifest.json", "index.faiss", "records.json", "challenges.npy"
 TAXONOMY = "taxonomy.json"
 LEXICAL = "bm25"

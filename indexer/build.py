@@ -36,7 +36,8 @@ class VectorCache:
 
     def __init__(self, embedder: Embedder) -> None:
         self.embedder = embedder
-        self.path = embedder.cache_dir / "vectors.sqlite3"
+        # "-3": vectors cached before format 3 may come from another tuned model's weights; they are never read.
+        self.path = embedder.cache_dir / "vectors-3.sqlite3"
         self.encoded = 0  # texts that were not cached and went through the model
 
     def _key(self, prefix: str, text: str) -> str:

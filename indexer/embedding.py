@@ -77,7 +77,12 @@ def latin_variant(path: Path, cache_dir: Path) -> tuple[Path, np.ndarray] | None
     if not source.is_file():
         return None
     raw = source.read_bytes()
-    target = cache_dir / "models" / f"vocab-{'-'.join(KEPT_SCRIPTS).lower()}-{hashlib.sha256(raw).hexdigest()[:16]}"
+    # Keyed by the model folder as well as the tokenizer: every fine-tune of a model has the same tokenizer.json, and
+    # a variant keyed by that alone would link a newly tuned model's name to the first tuned model's weights.
+    digest = hashlib.sha256(str(path.resolve()).encode() + b"\0" + raw).hexdigest()[:16]
+    target = cache_dir / "models" / f"vocab-{'-'.join(KEPT_SCRIPTS).lower()}-{digest}"
+    if (target / VOCAB_MAP).is_file() and not all(item.exists() for item in target.iterdir()):
+        shutil.rmtree(target)  # its model folder was removed from the cache: the links lead nowhere
     if not (target / VOCAB_MAP).is_file():
         spec = json.loads(raw)
         model = spec.get("model", {})

@@ -160,3 +160,32 @@ def test_the_smaller_tokenizer_cuts_latin_text_exactly_like_the_full_one(embedde
         assert embedder.token_ids(text) == full.encode(text).ids, text
     unknown = embedder.token_ids("Привет 深圳 Leerstand", add_special_tokens=False)
     assert 3 in unknown and full.encode("Leerstand", add_special_tokens=False).ids == unknown[-len(full.encode("Leerstand", add_special_tokens=False).ids):]
+
+
+def test_each_model_folder_gets_its_own_smaller_tokenizer_variant(embedder: Embedder, tmp_path: Path) -> None:
+    """Two fine-tunes share a tokenizer.json but not their weights: each variant links to its own model's files
+    (keyed by the tokenizer alone, a newly tuned model was loaded with the first tuned model's weights), and a
+    variant whose model folder is gone is made again instead of loading dangling links."""
+    from indexer.embedding import bundled_model_path, latin_variant
+
+    tokenizer = bundled_model_path(embedder.cache_dir) / "tokenizer.json"
+    folders = []
+    for name in ("tuned-a", "tuned-b"):
+        folder = tmp_path / "models" / name
+        folder.mkdir(parents=True)
+        shutil.copy(tokenizer, folder / "tokenizer.json")
+        (folder / "model.safetensors").write_text(f"weights of {name}", encoding="utf-8")
+        (folder / "README.md").write_text("first training", encoding="utf-8")
+        folders.append(folder)
+    variants = [latin_variant(folder, tmp_path) for folder in folders]
+    assert all(v is not None for v in variants)
+    paths = [v[0] for v in variants if v is not None]
+    assert paths[0] != paths[1]
+    assert [(p / "model.safetensors").read_text(encoding="utf-8") for p in paths] == ["weights of tuned-a", "weights of tuned-b"]
+    shutil.rmtree(folders[0])
+    folders[0].mkdir()
+    shutil.copy(tokenizer, folders[0] / "tokenizer.json")
+    (folders[0] / "model.safetensors").write_text("weights of tuned-a, trained again", encoding="utf-8")
+    again = latin_variant(folders[0], tmp_path)
+    assert again is not None and (again[0] / "model.safetensors").read_text(encoding="utf-8") == "weights of tuned-a, trained again"
+    assert all(item.exists() for item in again[0].iterdir())  # no link left to the removed README.md
