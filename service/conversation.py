@@ -284,7 +284,7 @@ def classify(message: str, state: ConversationState, understanding_space: list[s
     aus Nr. 2, wie groß war da das Budget?"): the number is exact, what is asked of it is learned."""
     turn = _classify(message, state, understanding_space, understanding_themes, intent_of, references,
                      understanding_status, facet_words)
-    if turn.kind == "details" and turn.number is not None and intent_of is not None:
+    if turn.kind == "details" and turn.number is not None and intent_of is not None and not _asks_details(message):
         intent = intent_of(message)
         if intent.name in NUMBERED_KINDS and intent.probability >= MIN_NUMBERED_KIND:
             return Turn(intent.name, turn.number)  # type: ignore[arg-type]  # NUMBERED_KINDS holds turn kinds
@@ -500,6 +500,12 @@ def _new_or_refine(text: str, short: bool) -> Turn:
     if BACK_REFERENCE.search(text):
         return Turn("refine")  # "Uns interessiert dabei vor allem, wie sich das auf die Geschäfte vor Ort auswirkt"
     return Turn("refine" if short and (ANAPHORA.search(text) or FOLLOW_UP_START.search(text)) else "new")
+
+
+def _asks_details(message: str) -> bool:
+    """The message says it wants details ("Details zu Nummer 2", "mehr dazu", "die 2"): no model needs asking."""
+    text = " ".join(message.lower().split())
+    return any(pattern.search(text) for pattern in (WANTS_DETAILS, PATTERNS["details"], ORDINAL_ALONE))
 
 
 def _details_or_similar(text: str, number: int) -> Turn:

@@ -471,6 +471,28 @@ def test_a_contrast_names_the_wanted_space_type_and_a_trailing_question_points_b
     assert topic["results"]
 
 
+def test_a_question_that_asks_for_details_does_not_ask_the_turn_model() -> None:
+    """What is asked of a numbered result is learned only where no word says it: "Details zu Nummer 2" stays a
+    details question without a forward pass of the turn model, even one that would read costs."""
+    from service.conversation import Turn, classify
+    from service.intents import Intent
+    from service.schemas import ConversationState
+
+    running = ConversationState(challenge="Leerstand", shown=[f"r{n}" for n in range(5)])
+    asked: list[str] = []
+
+    def reads_costs(message: str) -> Intent:
+        asked.append(message)
+        return Intent("costs", 0.99)
+
+    for message, number in (("Details zu Nummer 2", 2), ("mehr zur 3 bitte", 3), ("die 2", 2),
+                            ("Nummer 3 genauer bitte", 3), ("tell me more about number 4", 4)):
+        assert classify(message, running, [], [], reads_costs) == Turn("details", number), message
+    assert asked == []
+    assert classify("Die Sache aus Nr. 2, wie groß war da das Budget?", running, [], [], reads_costs) == Turn("costs", 2)
+    assert asked == ["Die Sache aus Nr. 2, wie groß war da das Budget?"]
+
+
 def test_numbers_beyond_the_first_five_only_when_they_number_a_result() -> None:
     from service.conversation import Turn, classify
     from service.schemas import ConversationState
