@@ -12,6 +12,7 @@ import yaml
 from indexer.build import BuildResult
 from indexer.domain import load_negatives
 from indexer.embedding import Embedder
+from service import intents
 from service.app import load_searcher
 from service.config import Settings
 from service.intents import INTENTS, IntentClassifier, load_examples
@@ -45,7 +46,8 @@ def test_held_out_turns_are_classified(classifier: IntentClassifier) -> None:
     assert accuracy >= MIN_ACCURACY, wrong
 
 
-def test_training_is_deterministic(classifier: IntentClassifier, searcher: Searcher) -> None:
+def test_training_is_deterministic(classifier: IntentClassifier, searcher: Searcher, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(intents, "_stored_path", lambda *args: None)  # fit again, do not read the kept classifier
     again = IntentClassifier(searcher.embedder, load_examples(ROOT / "prompts"), searcher.artifact.challenge_vectors, searcher.artifact.challenges)
     for _, message in held_out()[:10]:
         assert again.classify(message) == classifier.classify(message)
@@ -91,3 +93,34 @@ def test_the_phrasings_vectors_come_from_the_model_cache(classifier: IntentClass
     examples["refine"].append(f"und was ist mit Lastenrädern im Quartier {uuid.uuid4().hex}?")  # an editor added one
     IntentClassifier(embedder, examples, searcher.artifact.challenge_vectors, searcher.artifact.challenges)
     assert encoded == [1]
+
+
+def test_a_fitted_classifier_is_kept_in_the_model_cache_and_read_back(classifier: IntentClassifier, searcher: Searcher,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A restart or a hot swap with the same model and phrasings loads the fitted classifier instead of fitting it
+    again (seconds of CPU while the old build answers); a damaged file is fitted again and replaced."""
+    from sklearn.linear_model import LogisticRegression
+
+    embedder = searcher.embedder.embedder  # type: ignore[attr-defined]
+    examples = load_examples(ROOT / "prompts")
+    stored = intents._stored_path(embedder, [], [], np.zeros((0, 1)))
+    kept = sorted(stored.parent.glob("*.npz"))
+    assert kept, "the fixture's classifier was not kept"
+    fits: list[int] = []
+    fit = LogisticRegression.fit
+
+    def counting(self: LogisticRegression, *args: object, **kwargs: object) -> LogisticRegression:
+        fits.append(1)
+        return fit(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(LogisticRegression, "fit", counting)
+    again = IntentClassifier(embedder, examples, searcher.artifact.challenge_vectors, searcher.artifact.challenges)
+    assert fits == []
+    messages = [message for _, message in held_out()[:20]]
+    assert [again.classify(m) for m in messages] == [classifier.classify(m) for m in messages]
+    for path in kept:
+        path.write_bytes(b"not a classifier")
+    third = IntentClassifier(embedder, examples, searcher.artifact.challenge_vectors, searcher.artifact.challenges)
+    assert fits == [1]
+    assert [third.classify(m) for m in messages] == [classifier.classify(m) for m in messages]
+    assert any(path.read_bytes() != b"not a classifier" for path in kept)  # written again
