@@ -127,9 +127,14 @@ class IntentClassifier:
             terms[column] = term
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as tmp:
-            np.savez(tmp, terms=terms.astype(str), idf=self.ngrams.idf_, coef=self.model.coef_,
-                     intercept=self.model.intercept_, classes=self.model.classes_.astype(str))
-        os.replace(tmp.name, path)
+            try:
+                np.savez(tmp, terms=terms.astype(str), idf=self.ngrams.idf_, coef=self.model.coef_,
+                         intercept=self.model.intercept_, classes=self.model.classes_.astype(str))
+                tmp.close()
+                os.replace(tmp.name, path)
+            except OSError:
+                Path(tmp.name).unlink(missing_ok=True)
+                raise
 
     def _load(self, path: Path) -> bool:
         """The fitted classifier from ``path``; False if there is none (or it cannot be read: then it is fitted)."""
