@@ -171,12 +171,13 @@ class ImportReport:
     created_taxonomy: Path | None = None  # a fresh corpus folder got the standard taxonomy
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write a file so that readers see the old or the new content, never a part (fsync, then rename)."""
+def write_atomic(path: Path, content: str | bytes) -> None:
+    """Write a file (text as UTF-8) so that readers see the old or the new content, never a part (fsync, then
+    rename); a failed write leaves no temporary file behind."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content.encode("utf-8") if isinstance(content, str) else content)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

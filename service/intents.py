@@ -14,10 +14,9 @@ follow-up (it is searched as a new question, refused, and the conversation keeps
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,10 @@ from sklearn.linear_model import LogisticRegression
 from indexer.build import VectorCache
 from indexer.domain import load_negatives
 from indexer.embedding import Embedder
+from indexer.exchange import write_atomic
 from service.search import QueryEncoder
+
+log = logging.getLogger(__name__)
 
 INTENTS = ("new", "refine", "context", "status", "details", "similar", "more", "contact", "costs", "help", "off_topic",
            "reset", "thanks", "greeting")
@@ -43,7 +45,6 @@ MAX_OFF_TOPIC_EXAMPLES = 150  # everyday questions from the detector's negatives
 # tested on another writer's unseen ones, 1.0 against 0 (vector only): 0.935 / 0.942 against 0.882 / 0.946, and 0.916
 # against 0.879 on the dev dialogues' follow-up turns (issue 13).
 NGRAM_WEIGHT = 1.0
-log = logging.getLogger(__name__)
 NGRAMS: dict[str, Any] = {"analyzer": "char_wb", "ngram_range": (2, 5), "sublinear_tf": True}
 # newton-cg reaches the same optimum as the default lbfgs in a quarter of the time on ~3800 phrasings (1.2 s against
 # 5.2 s; the same top intent for 99.8 % of the dialogue sets' messages): a start or hot swap waits for it.
@@ -125,16 +126,11 @@ class IntentClassifier:
         terms = np.empty(len(self.ngrams.vocabulary_), dtype=object)
         for term, column in self.ngrams.vocabulary_.items():
             terms[column] = term
+        buffer = io.BytesIO()
+        np.savez(buffer, terms=terms.astype(str), idf=self.ngrams.idf_, coef=self.model.coef_,
+                 intercept=self.model.intercept_, classes=self.model.classes_.astype(str))
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as tmp:
-            try:
-                np.savez(tmp, terms=terms.astype(str), idf=self.ngrams.idf_, coef=self.model.coef_,
-                         intercept=self.model.intercept_, classes=self.model.classes_.astype(str))
-                tmp.close()
-                os.replace(tmp.name, path)
-            except OSError:
-                Path(tmp.name).unlink(missing_ok=True)
-                raise
+        write_atomic(path, buffer.getvalue())
 
     def _load(self, path: Path) -> bool:
         """The fitted classifier from ``path``; False if there is none (or it cannot be read: then it is fitted)."""
