@@ -1,14 +1,21 @@
 """German text analysis for lexical matching: folding, decompounding, stemming, typo correction.
 
 The same analyser runs at index time (over records) and at query time (over questions), so
-"Fussgaengerzone", "Fußgängerzonen" and "Fußgänger-Zone" all meet on the same terms.
+"Fussgaengerzone", "Fußgängerzonen" and "Fußgänger-Zone" all meet on the same terms. ``Speller`` respells a
+question's mistyped words the way the corpus spells them before the question is embedded.
 """
 
 from __future__ import annotations
 
+import gzip
+import itertools
+import json
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Iterable
 from functools import lru_cache
+from importlib import resources
 
 import Stemmer
 from rapidfuzz import distance, process
@@ -23,6 +30,8 @@ MIN_PART = 4
 # CharSplit's score for a real split is usually above this; below it the split is noise.
 SPLIT_THRESHOLD = -0.65
 MIN_CORRECTED = 5  # shorter unknown terms are left alone: too many neighbours one edit away
+MIN_RESPELLED = 7  # a question's unknown word this long may be respelled as a corpus word one edit away
+SURFACE_WORD = re.compile(r"[^\W\d_]+")
 STOPWORDS = frozenset(
     """aber alle allem allen aller alles als also am an andere anderen auch auf aus bei bin bis bisher bitte
     da damit dann das dass dem den denen der des die dies diese diesem diesen dieser dieses doch dort du durch
@@ -109,3 +118,74 @@ def correct(terms: list[str], vocabulary: list[str], known: set[str] | frozenset
                 term = match[0]
         corrected.append(term)
     return corrected
+
+
+@lru_cache(maxsize=1)
+def general_lexicon() -> frozenset[str]:
+    """About 490,000 German and English word forms, lower-case: a word in it is spelled right, even if no record has it.
+
+    The word lists of the PyPI package ``pyspellchecker`` (frequency lists from subtitles; only words seen 50 times or
+    more), read once per process (about a second).
+    """
+    words: set[str] = set()
+    for language in ("de", "en"):
+        with resources.files("spellchecker").joinpath(f"resources/{language}.json.gz").open("rb") as packed:
+            words.update(json.loads(gzip.decompress(packed.read())))
+    return frozenset(words)
+
+
+def _umlauts_restored(word: str) -> Iterable[str]:
+    """``word`` with some of its written-out umlauts put back ("faengt" → "fängt", "heiss" → "heiß")."""
+    spots = [(m.start(), m.group(0)) for m in re.finditer("ae|oe|ue|ss", word)]
+    restore = {"ae": "ä", "oe": "ö", "ue": "ü", "ss": "ß"}
+    for count in range(1, min(len(spots), 3) + 1):
+        for chosen in itertools.combinations(spots, count):
+            if any(b[0] - a[0] < 2 for a, b in itertools.pairwise(chosen)):
+                continue  # overlapping ("uee")
+            restored = word
+            for start, pair in reversed(chosen):
+                restored = restored[:start] + restore[pair] + restored[start + 2:]
+            yield restored
+
+
+class Speller:
+    """Respells a question's mistyped words as the corpus writes them, so the model reads what the planner meant.
+
+    The embedding model splits "Kinderbetreung" or "Innenstat" into pieces that no longer mean childcare or the town
+    centre, and reads "Laerm" less well than "Lärm". A word is left alone when it is spelled right: the corpus has it,
+    the general German/English lexicon has it, or (for the edit step) the corpus knows its stem ("Ladepunkte",
+    "Gegenübers"). Otherwise, in this order: the corpus word or lexicon word it is with umlauts written out
+    ("guenstig" → "günstig"); for a word of at least ``MIN_RESPELLED`` letters, the corpus word one typo away
+    (letter wrong, missing, extra or two swapped: "Statteil" → "Stadtteil"). Anything else stays as typed.
+    """
+
+    def __init__(self, texts: Iterable[str], stems: set[str] | frozenset[str]) -> None:
+        counts = Counter(word.lower() for text in texts for word in SURFACE_WORD.findall(text))
+        self._words = frozenset(counts)
+        self._by_folded: dict[str, str] = {}
+        for word, _ in counts.most_common():  # the most frequent spelling wins a folded form
+            self._by_folded.setdefault(fold(word), word)
+        self._folded = list(self._by_folded)
+        self._stems = stems
+        self._lexicon = general_lexicon()
+
+    def __call__(self, text: str) -> str:
+        return SURFACE_WORD.sub(self._respelled, text)
+
+    def _known(self, word: str) -> bool:
+        return word in self._words or word in STOPWORDS or word in self._lexicon
+
+    def _respelled(self, match: re.Match[str]) -> str:
+        typed = match.group(0)
+        word = typed.lower()
+        if self._known(word):
+            return typed
+        folded = fold(word)
+        better = self._by_folded.get(folded) or next((w for w in _umlauts_restored(word) if self._known(w)), None)
+        if better is None and len(word) >= MIN_RESPELLED and stem(word) not in self._stems:
+            match_ = process.extractOne(folded, self._folded, scorer=distance.DamerauLevenshtein.distance,
+                                        score_cutoff=1)
+            better = self._by_folded[match_[0]] if match_ else None
+        if better is None:
+            return typed
+        return better[:1].upper() + better[1:] if typed[:1].isupper() else better

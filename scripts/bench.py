@@ -22,7 +22,8 @@ from indexer.artifact import load_current
 from indexer.build import build_index
 from indexer.corpus import load_corpus
 from indexer.embedding import BUNDLED_MODEL, Embedder, default_cache_dir
-from indexer.tune import tuned_model_dir
+from indexer.tune import tuned_model_dir, variant
+from service.search import Searcher
 from tests.serving import running_process
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -211,7 +212,21 @@ def ranking_cost(queries: list[str]) -> tuple[list[float], list[float]]:
             t0 = time.perf_counter()
             searcher.search(q, limit=5)
             sink.append((time.perf_counter() - t0) * 1000)
+    respell_cost(searcher, queries)
     return dense_ms, hybrid_ms
+
+
+def respell_cost(searcher: Searcher, queries: list[str]) -> None:
+    """What respelling a question costs (indexer.text.Speller), on the queries as written and with one typo each."""
+
+    rng = random.Random(0)
+    for label, texts in (("as written", queries), ("with a typo", [variant(q, rng) for q in queries])):
+        ms = []
+        for q in texts:
+            t0 = time.perf_counter()
+            searcher.respell(q)
+            ms.append((time.perf_counter() - t0) * 1000)
+        print(f"respelling the question ({label}): p50 {percentile(ms, 50):5.2f} ms   p95 {percentile(ms, 95):5.2f} ms")
 
 
 def report_latency(http_ms: list[float], encode_ms: list[float]) -> None:

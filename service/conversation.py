@@ -881,7 +881,8 @@ class Conversation:
         def classify_prefetched(message: str) -> Intent:
             # One forward pass for the message (the classifier's input) and the topic refined by it (what a
             # refinement searches); the service's batcher keeps both vectors, so neither is encoded twice.
-            self.searcher.embedder.encode_queries([message, self._refined(state.challenge, message.strip())])
+            refined = self.searcher.respell(self._refined(state.challenge, message.strip()))
+            self.searcher.embedder.encode_queries([message, refined])
             return intents.classify(message)
 
         return classify_prefetched

@@ -1,6 +1,7 @@
 """Search over the index artifact: a plain class with no web framework in it.
 
-Ranking (weights in ``Ranking``, set from the dev split of tests/eval, see README):
+Ranking (weights in ``Ranking``, set from the dev split of tests/eval, see README); the question is first respelled
+as the corpus writes it (``indexer.text.Speller``: "Kinderbetreung im Statteil" → "Kinderbetreuung im Stadtteil"):
     score = dense cosine(question, record)
           + w_challenge · max cosine(question, one of the record's challenge phrases)
           + w_lexical   · BM25(question, record) / best BM25 for this question (unknown question terms
@@ -26,7 +27,7 @@ from indexer.artifact import Artifact
 from indexer.corpus import RecordDict
 from indexer.domain import on_topic_probability
 from indexer.places import laender_of
-from indexer.text import analyze, correct
+from indexer.text import Speller, analyze, correct
 from service.understanding import Preference, Understanding
 
 
@@ -97,6 +98,7 @@ class Searcher:
         self._space_sets = [set(r["space_types"]) for r in artifact.records]
         self._vocabulary_list = list(artifact.lexical.vocab_dict)
         self._vocabulary = set(self._vocabulary_list)
+        self.respell = Speller(_texts_of(artifact.records), self._vocabulary)
 
     @property
     def count(self) -> int:
@@ -111,6 +113,7 @@ class Searcher:
 
         Parts whose weight is zero in the current ranking are not computed (they stay zero).
         """
+        query = self.respell(query)
         vector = self.embedder.encode_queries([query])
         n = self.count
         # Exact inner-product search over all records; vectors are unit length, so this is cosine.
@@ -199,14 +202,14 @@ class Searcher:
             KeyError: if the id is not in the index.
         """
         row = self.by_id[solution_id]
-        vector = self.embedder.encode_queries([query or self.artifact.records[row]["title"]])[0]
+        vector = self.embedder.encode_queries([self.respell(query) or self.artifact.records[row]["title"]])[0]
         phrase, phrase_score = self._best_challenge(row, vector)
         score = float(self.artifact.index.reconstruct(row) @ vector)
         return Hit(self.artifact.records[row], score, phrase, phrase_score)
 
     def nearest(self, solution_ids: list[str], query: str) -> str:
         """Of these records, the one whose vector is closest to the query's."""
-        vector = self.embedder.encode_queries([query])[0]
+        vector = self.embedder.encode_queries([self.respell(query)])[0]
         return max(solution_ids, key=lambda rid: float(self.artifact.index.reconstruct(self.by_id[rid]) @ vector))
 
     def similar(self, solution_id: str, limit: int = 5, exclude: set[str] | None = None,
@@ -234,3 +237,12 @@ class Searcher:
         sims = self.artifact.challenge_vectors[start:end] @ vector
         best = int(np.argmax(sims))
         return self.artifact.records[row]["challenges"][best], float(sims[best])
+
+
+def _texts_of(records: Sequence[RecordDict]) -> list[str]:
+    """The records' words as planners read them (what ``Speller`` respells questions towards)."""
+    texts: list[str] = []
+    for record in records:
+        texts += [record["title"], record["summary"], record["description"], record["municipality"]]
+        texts += record["challenges"] + record["effects_intended"] + record["effects_unintended"] + record["indicators"]
+    return texts

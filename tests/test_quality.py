@@ -1,9 +1,9 @@
 """Retrieval quality floor on our labelled queries (tests/eval/queries.yaml), measured as `atlas eval` does,
 on the default path: the index is built by `atlas index`'s defaults, with the model fine-tuned on the corpus.
 
-Floors sit a little below the figures measured when the ranking was chosen (371 records, labels extended by pooling
-when the corpus grew: dev nDCG@5 0.744, test 0.769; off-topic refused 5/8 and 6/8; false refusals 2.8 % / 0 %), so a
-change that makes search worse fails CI.
+Floors sit a little below the figures measured (371 records, labels extended by pooling when the corpus grew: dev
+nDCG@5 0.744, test 0.769 when the ranking was chosen; 0.766 and 0.777 since questions are respelled as the atlas
+writes them; off-topic refused 5/8 and 6/8; false refusals 1.4 % / 0 %), so a change that makes search worse fails CI.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from service.config import Settings
 from service.evaluation import format_report, run, summarise
 
 QUERIES = Path(__file__).parent / "eval" / "queries.yaml"
-FLOORS = {"dev": 0.72, "test": 0.75}
+FLOORS = {"dev": 0.745, "test": 0.76}
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +72,22 @@ def test_atlas_eval_command_prints_figures_and_enforces_floor(settings: Settings
     assert "nDCG@5" in result.output and "off-topic abgelehnt" in result.output
     failed = runner.invoke(main, [*args, "--min-ndcg", "1.01"])
     assert failed.exit_code == 1 and "Qualitätsuntergrenze verfehlt" in failed.output
+
+
+# (as typed, as meant): umlauts written out, a letter missing, swapped or doubled; none of them is an eval question.
+MISTYPED = [
+    ("Leerstehende Geschaefte in der Fussgaengerzone wiederbeleben", "Leerstehende Geschäfte in der Fußgängerzone wiederbeleben"),
+    ("Buergerbeteiligung mit einem digitalen Zwiling der Stadt", "Bürgerbeteiligung mit einem digitalen Zwilling der Stadt"),
+    ("Starkregen vorhersagen und Kanalisation überwachen, Fruehwarnung", "Starkregen vorhersagen und Kanalisation überwachen, Frühwarnung"),
+    ("Laerm in der Nacht in der Innenstat messen", "Lärm in der Nacht in der Innenstadt messen"),
+    ("Ladesaeulen für E-Autos im Gewerbgebiet", "Ladesäulen für E-Autos im Gewerbegebiet"),
+]
+
+
+@pytest.mark.parametrize(("typed", "meant"), MISTYPED)
+def test_a_mistyped_question_finds_what_its_right_spelling_finds(searcher, typed: str, meant: str) -> None:  # type: ignore[no-untyped-def]
+    """The question is respelled as the atlas writes it before it is embedded (without that, each of these ranked
+    differently: the model reads "Innenstat" or "Fussgaengerzone" as other word pieces)."""
+    assert searcher.respell(typed) == meant
+    top = [h.record["id"] for h in searcher.search(meant, limit=3).hits]
+    assert [h.record["id"] for h in searcher.search(typed, limit=3).hits] == top

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from indexer.text import analyze, correct
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from indexer.text import SURFACE_WORD, Speller, analyze, correct
+
+RECORDS = ["Kinderbetreuung und Kantine im Stadtteil", "Lärm und Luftqualität in der Innenstadt günstig messen",
+           "Abwärme aus dem Nachbarbetrieb nutzen", "Ladepunkt für Elektrofahrzeuge"]
 
 
 def test_umlaut_spellings_inflections_and_compounds_meet() -> None:
@@ -37,3 +43,39 @@ def test_compact_compound_table_splits_every_corpus_word_like_charsplit() -> Non
     for word in words:
         score, head, tail = char_split.split_compound(word)[0]
         assert best_split(word) == (score, head.lower(), tail.lower()), word
+
+
+def _speller() -> Speller:
+    return Speller(RECORDS, set(analyze(" ".join(RECORDS))))
+
+
+def test_speller_respells_mistyped_words_as_the_corpus_writes_them() -> None:
+    speller = _speller()
+    assert speller("Kinderbetreung und Kantiene im Statteil") == "Kinderbetreuung und Kantine im Stadtteil"
+    assert speller("Laerm in der Innenstat, guenstig!") == "Lärm in der Innenstadt, günstig!"  # umlauts put back
+    # Written-out umlauts of words the corpus does not have are put back from the general lexicon.
+    assert speller("wie faengt man an, wenn es zu heiss ist") == "wie fängt man an, wenn es zu heiß ist"
+
+
+def test_speller_leaves_right_words_alone() -> None:
+    speller = _speller()
+    # Real words the corpus does not have, one edit from a corpus word: not typos.
+    for text in ("Beistand statt Bestand", "Kuriere bringen Pakete", "heftigen Widerstand", "Ladepunkte",
+                 "Mobilitätsstation", "Kita", "Kitaa", "Feinstaubsensor", "E-Scooter, 30 km/h"):
+        assert speller(text) == text
+
+
+TYPED_WORDS = ["Kinderbetreung", "KANTIENE", "statteil", "Laerm", "Luftqualitaet", "Nachbarbetireb", "Ladepunkte",
+               "Innenstadt", "heiss", "İnnenstat", "Straße", "STRASSE"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(TYPED_WORDS), st.text(max_size=12)), max_size=8),
+       st.lists(st.sampled_from([" ", ", ", "-", "\n", "3 ", "!?"]), min_size=8, max_size=8))
+def test_speller_changes_only_words_and_is_idempotent(words: list[str], gaps: list[str]) -> None:
+    speller = _speller()
+    text = "".join(w + g for w, g in zip(words, gaps, strict=False))
+    respelled = speller(text)
+    assert SURFACE_WORD.split(respelled) == SURFACE_WORD.split(text)  # spaces, digits, punctuation untouched
+    assert len(SURFACE_WORD.findall(respelled)) == len(SURFACE_WORD.findall(text))
+    assert speller(respelled) == respelled
