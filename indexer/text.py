@@ -172,6 +172,15 @@ class Speller:
     def __call__(self, text: str) -> str:
         return SURFACE_WORD.sub(self._respelled, text)
 
+    def corrections(self, text: str) -> list[tuple[str, str]]:
+        """The words read as other words, (as typed, as read), once each; umlauts put back are not listed."""
+        found: list[tuple[str, str]] = []
+        for match in SURFACE_WORD.finditer(text):
+            read = self._respelled(match)
+            if fold(read) != fold(match.group(0)) and (match.group(0), read) not in found:
+                found.append((match.group(0), read))
+        return found
+
     def _known(self, word: str) -> bool:
         return word in self._words or word in STOPWORDS or word in self._lexicon
 

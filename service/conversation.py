@@ -14,7 +14,7 @@ from functools import cache
 from typing import Literal
 
 from indexer.corpus import RecordDict
-from indexer.text import STOPWORDS, stem
+from indexer.text import STOPWORDS, SURFACE_WORD, stem
 from service.explain import Presenter
 from service.intents import Intent, IntentClassifier
 from service.language import detect_language
@@ -922,6 +922,8 @@ class Conversation:
         if exclude is not None and len(exclude) >= MAX_SHOWN:
             exclude = None  # start the list again rather than grow the state without bound
         result = self._search(state, exclude)
+        typed = set(SURFACE_WORD.findall(t.request.message))
+        result.corrections = [c for c in result.corrections if c[0] in typed]  # earlier turns' words were noted then
         if result.no_match and kind != "more":
             # Nothing fits this turn, but the thread stays: the previous topic and results remain in the state.
             kept = t.state if t.state.challenge else state

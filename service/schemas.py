@@ -70,11 +70,21 @@ class ResultItem(BaseModel):
     explanation: str
 
 
+class Correction(BaseModel):
+    """A word of the question read as another word before searching (a typo)."""
+
+    typed: str
+    read_as: str
+
+
 class SearchResponse(BaseModel):
     query: str
     space_type: SpaceType | None
     detected_space_types: list[SpaceType]
     no_match: bool
+    corrections: list[Correction] = Field(default_factory=list, description="Words of the question read as other "
+                                          "words before searching (\"Statteil\" as \"Stadtteil\"); umlauts put back are "
+                                          "not listed.")
     results: list[ResultItem]
 
 

@@ -74,6 +74,7 @@ class SearchResult:
     space_type: str | None
     detected_space_types: list[str] = field(default_factory=list)
     no_match: bool = False
+    corrections: list[tuple[str, str]] = field(default_factory=list)  # words read as others: (as typed, as read)
 
 
 class QueryEncoder(Protocol):
@@ -170,7 +171,7 @@ class Searcher:
         fused = self.fuse(parts)
         vector = parts.vector
         if self.refuses(parts):
-            return SearchResult(query, [], space_type, detected, no_match=True)
+            return SearchResult(query, [], space_type, detected, no_match=True, corrections=self.respell.corrections(query))
         order = np.argsort(-fused, kind="stable")
         hits: list[Hit] = []
         for row in order[:depth] if depth else order:
@@ -193,7 +194,7 @@ class Searcher:
                 break
         if prefer:
             hits = sorted(hits, key=lambda h: -prefer.fit(h.record))[:limit]  # stable: rank order within equal fit
-        return SearchResult(query, hits, space_type, detected, no_match=False)
+        return SearchResult(query, hits, space_type, detected, no_match=False, corrections=self.respell.corrections(query))
 
     def hit_for(self, solution_id: str, query: str) -> Hit:
         """One record as a hit for ``query`` (for "Details zu Nummer 2").

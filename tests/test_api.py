@@ -95,6 +95,18 @@ def test_chat_answers_with_message_and_results(client: TestClient) -> None:
     assert_error(client.post("/api/chat", json={"message": " "}), 422, "Bitte beschreiben Sie", "message")
 
 
+def test_the_planner_is_told_which_mistyped_words_were_read_as_which(client: TestClient) -> None:
+    """A respelled word is named (search: as data; chat: in the answer, once); umlauts put back are not worth a note."""
+    body = client.post("/api/search", json={"query": "Leerstand in der Innenstat, Laeden melden"}).json()
+    assert body["corrections"] == [{"typed": "Innenstat", "read_as": "Innenstadt"}]
+    assert client.post("/api/search", json={"query": "Leerstand in der Innenstadt"}).json()["corrections"] == []
+    first = client.post("/api/chat", json={"message": "Leerstand in der Innenstat, Laeden melden"}).json()
+    assert "Hinweis: Ich habe „Innenstat“ als „Innenstadt“ gelesen." in first["message"]
+    assert "Laeden" not in first["message"]
+    again = client.post("/api/chat", json={"message": "eher mit einer Online-Plattform", "state": first["state"]}).json()
+    assert again["turn"] == "refine" and "gelesen" not in again["message"]  # said once, not on every refinement
+
+
 def test_untrusted_text_is_returned_as_data(client: TestClient) -> None:
     attack = "<script>alert(1)</script> Leerstand"
     body = client.post("/api/chat", json={"message": attack}).json()

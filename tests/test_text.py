@@ -79,3 +79,9 @@ def test_speller_changes_only_words_and_is_idempotent(words: list[str], gaps: li
     assert SURFACE_WORD.split(respelled) == SURFACE_WORD.split(text)  # spaces, digits, punctuation untouched
     assert len(SURFACE_WORD.findall(respelled)) == len(SURFACE_WORD.findall(text))
     assert speller(respelled) == respelled
+
+
+def test_speller_names_the_words_it_read_as_others_once_each() -> None:
+    speller = _speller()
+    assert speller.corrections("Laerm in der Innenstat, ja, Innenstat") == [("Innenstat", "Innenstadt")]
+    assert speller.corrections("Lärm in der Innenstadt") == []

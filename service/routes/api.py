@@ -11,6 +11,7 @@ from service.limits import check_chat, check_search
 from service.schemas import (
     ChatRequest,
     ChatResponse,
+    Correction,
     HealthResponse,
     ReadyResponse,
     SearchRequest,
@@ -51,7 +52,8 @@ def search_solutions(body: SearchRequest, request: Request, searcher: SearcherDe
         request.app.state.metrics.no_match.inc()
         insights.keep(request, "no_match", body.query, searcher.artifact.build_id)
     return SearchResponse(query=body.query, space_type=body.space_type, detected_space_types=result.detected_space_types,
-                          no_match=result.no_match, results=presenter.items(result))
+                          no_match=result.no_match, results=presenter.items(result),
+                          corrections=[Correction(typed=typed, read_as=read) for typed, read in result.corrections])
 
 
 @router.post("/chat")
