@@ -111,6 +111,7 @@ class IntentClassifier:
         # The fitted classifier is kept in the model cache under a key of everything it is fitted from: a hot swap
         # to a build with the same model and phrasings (an editor's publish) loads it instead of fitting again.
         stored = _stored_path(model, texts, labels, vectors) if isinstance(model, Embedder) else None
+        self.stored = stored  # the cache file the fitted classifier is kept in (None: not kept)
         if stored is None or not self._load(stored):
             self.ngrams = TfidfVectorizer(**NGRAMS).fit(texts)
             self.model = LogisticRegression(**REGRESSION)
