@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from swagger_ui_bundle import swagger_ui_path
+from threadpoolctl import threadpool_limits
 
 from indexer.artifact import (
     Artifact,
@@ -218,8 +219,20 @@ def load_state(settings: Settings) -> State:
     return State(live=Startup(settings, background=False))
 
 
+def one_blas_thread() -> None:
+    """Run NumPy's, SciPy's and FAISS's BLAS on one thread in this process (PyTorch keeps its own threads).
+
+    A search's BLAS work is tiny (one question against a few thousand challenge vectors), but OpenBLAS's idle worker
+    threads keep spinning after it and take the cores from the next question's forward pass: measured on 2 cores,
+    side by side, a new question took 115 ms over HTTP with OpenBLAS's default threads and 46 ms with one, and 16
+    clients got 70–147 req/s instead of 227–242 (scripts/bench.py shows it).
+    """
+    threadpool_limits(limits=1, user_api="blas")
+
+
 def load_live(settings: Settings, on_batch: Callable[[int], None] | None = None) -> LiveIndex:
     """Load the current index build and its model (see load_state for the errors)."""
+    one_blas_thread()  # here, not at import: the BLAS libraries are loaded by now
     artifact = load_current(settings.index_dir)
     check_manifest(settings, artifact.manifest)
     embedder = load_embedder(settings, artifact.manifest)

@@ -44,3 +44,16 @@ def test_index_built_with_another_model_is_refused(tmp_path: Path, built_index: 
     app = create_app(settings.model_copy(update={"index_dir": index_dir}))
     with pytest.raises(IndexMismatchError, match="multilingual-e5-large"), TestClient(app):
         pass
+
+
+def test_a_loaded_service_runs_blas_on_one_thread(settings: Settings) -> None:
+    """NumPy's, SciPy's and FAISS's OpenBLAS on one thread once the service has loaded (their idle threads otherwise
+    spin and slow the next forward pass 2.5-fold on 2 cores; see service.app.one_blas_thread and make bench)."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from service.app import load_state
+
+    with threadpool_limits(limits=2, user_api="blas"):  # as a fresh process starts on this machine
+        load_state(settings)
+        blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+        assert blas and all(pool["num_threads"] == 1 for pool in blas), blas
