@@ -224,8 +224,8 @@ def one_blas_thread() -> None:
 
     A search's BLAS work is tiny (one question against a few thousand challenge vectors), but OpenBLAS's idle worker
     threads keep spinning after it and take the cores from the next question's forward pass: measured on 2 cores,
-    side by side, a new question took 115 ms over HTTP with OpenBLAS's default threads and 46 ms with one, and 16
-    clients got 70–147 req/s instead of 227–242 (scripts/bench.py shows it).
+    side by side, a new question took about 115 ms over HTTP with OpenBLAS's default threads and 42 ms with one, and
+    16 clients with new questions got 33 req/s instead of 61 (README, "One BLAS thread"; scripts/bench.py).
     """
     threadpool_limits(limits=1, user_api="blas")
 
