@@ -125,7 +125,7 @@ def general_lexicon() -> frozenset[str]:
     """About 490,000 German and English word forms, lower-case: a word in it is spelled right, even if no record has it.
 
     The word lists of the PyPI package ``pyspellchecker`` (frequency lists from subtitles; only words seen 50 times or
-    more), read once per process (about a second).
+    more), read once per process (0.4 s).
     """
     words: set[str] = set()
     for language in ("de", "en"):
@@ -134,17 +134,20 @@ def general_lexicon() -> frozenset[str]:
     return frozenset(words)
 
 
+UMLAUTS_RESTORED = {"ae": "ä", "oe": "ö", "ue": "ü", "ss": "ß"}
+MAX_READINGS = 8192  # words whose reading a Speller keeps (a word is respelled once, not on every question)
+
+
 def _umlauts_restored(word: str) -> Iterable[str]:
     """``word`` with some of its written-out umlauts put back ("faengt" → "fängt", "heiss" → "heiß")."""
     spots = [(m.start(), m.group(0)) for m in re.finditer("ae|oe|ue|ss", word)]
-    restore = {"ae": "ä", "oe": "ö", "ue": "ü", "ss": "ß"}
     for count in range(1, min(len(spots), 3) + 1):
         for chosen in itertools.combinations(spots, count):
             if any(b[0] - a[0] < 2 for a, b in itertools.pairwise(chosen)):
                 continue  # overlapping ("uee")
             restored = word
             for start, pair in reversed(chosen):
-                restored = restored[:start] + restore[pair] + restored[start + 2:]
+                restored = restored[:start] + UMLAUTS_RESTORED[pair] + restored[start + 2:]
             yield restored
 
 
@@ -168,33 +171,35 @@ class Speller:
         self._folded = list(self._by_folded)
         self._stems = stems
         self._lexicon = general_lexicon()
+        # Search respells a question and then lists its corrections, and a chat turn respells the refined topic
+        # before searching it: each word's reading is worked out once.
+        self._read = lru_cache(maxsize=MAX_READINGS)(self._reading)
 
     def __call__(self, text: str) -> str:
-        return SURFACE_WORD.sub(self._respelled, text)
+        return SURFACE_WORD.sub(lambda match: self._read(match.group(0)), text)
 
     def corrections(self, text: str) -> list[tuple[str, str]]:
         """The words read as other words, (as typed, as read), once each; umlauts put back are not listed."""
         found: list[tuple[str, str]] = []
-        for match in SURFACE_WORD.finditer(text):
-            read = self._respelled(match)
-            if fold(read) != fold(match.group(0)) and (match.group(0), read) not in found:
-                found.append((match.group(0), read))
+        for typed in SURFACE_WORD.findall(text):
+            read = self._read(typed)
+            if fold(read) != fold(typed) and (typed, read) not in found:
+                found.append((typed, read))
         return found
 
     def _known(self, word: str) -> bool:
         return word in self._words or word in STOPWORDS or word in self._lexicon
 
-    def _respelled(self, match: re.Match[str]) -> str:
-        typed = match.group(0)
+    def _reading(self, typed: str) -> str:
         word = typed.lower()
         if self._known(word):
             return typed
         folded = fold(word)
         better = self._by_folded.get(folded) or next((w for w in _umlauts_restored(word) if self._known(w)), None)
         if better is None and len(word) >= MIN_RESPELLED and stem(word) not in self._stems:
-            match_ = process.extractOne(folded, self._folded, scorer=distance.DamerauLevenshtein.distance,
-                                        score_cutoff=1)
-            better = self._by_folded[match_[0]] if match_ else None
+            match = process.extractOne(folded, self._folded, scorer=distance.DamerauLevenshtein.distance,
+                                       score_cutoff=1)
+            better = self._by_folded[match[0]] if match else None
         if better is None:
             return typed
         return better[:1].upper() + better[1:] if typed[:1].isupper() else better

@@ -24,7 +24,9 @@ from indexer.build import build_index
 from indexer.corpus import load_corpus
 from indexer.embedding import BUNDLED_MODEL, Embedder, default_cache_dir
 from indexer.tune import tuned_model_dir, variant
-from service.search import Searcher
+from service.app import load_searcher
+from service.config import Settings
+from service.search import Ranking, Searcher
 from tests.serving import running_process
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,8 +60,8 @@ def german_queries(corpus_dir: Path, n: int) -> list[str]:
 
 
 N_LOAD = 320  # requests per load phase (bounded in count)
-_PHASES = itertools.count(1)
 CLIENTS = 16
+_PHASES = itertools.count(1)  # numbers the load phases, so that no phase repeats another's questions
 
 
 def load_phase(base: str, queries: list[str], clients: int, n: int | None = None) -> tuple[float, list[float], int]:
@@ -201,13 +203,8 @@ def chat_side_by_side(base: str, queries: list[str]) -> None:
           f"difference of the p50s {c50 - s50:+.1f} ms); a search of a cached text p50 {k50:6.1f} ms\n")
 
 
-def ranking_cost(queries: list[str]) -> tuple[list[float], list[float]]:
+def ranking_cost(searcher: Searcher, queries: list[str]) -> tuple[list[float], list[float]]:
     """Dense-only vs the default hybrid fusion, in-process, alternating per query."""
-    from service.app import load_searcher
-    from service.config import Settings
-    from service.search import Ranking
-
-    searcher = load_searcher(Settings(index_dir=ROOT / "var" / "index"))
     # No vector cache: each arm pays the question's forward pass, as a new question does (with the cache, the second
     # arm of each pair reused the first one's vector and hybrid looked 40 ms cheaper than dense-only).
     searcher.embedder.cache_size = 0  # type: ignore[attr-defined]
@@ -220,13 +217,12 @@ def ranking_cost(queries: list[str]) -> tuple[list[float], list[float]]:
             t0 = time.perf_counter()
             searcher.search(q, limit=5)
             sink.append((time.perf_counter() - t0) * 1000)
-    respell_cost(searcher, queries)
     return dense_ms, hybrid_ms
 
 
 def respell_cost(searcher: Searcher, queries: list[str]) -> None:
-    """What respelling a question costs (indexer.text.Speller), on the queries as written and with one typo each."""
-
+    """What respelling a question costs (indexer.text.Speller), on the queries as written and with one typo each;
+    run before the searches, which would leave the queries' words already read."""
     rng = random.Random(0)
     for label, texts in (("as written", queries), ("with a typo", [variant(q, rng) for q in queries])):
         ms = []
@@ -315,7 +311,9 @@ def main() -> None:
     print(f"server resident memory: {rss_ready:6.0f} MB when ready, {rss_loaded:6.0f} MB after the load phases\n")
     report_load(sequential, parallel)
     print(f"micro-batches: {batches}\n")
-    dense_ms, hybrid_ms = ranking_cost(queries)
+    searcher = load_searcher(Settings(index_dir=ROOT / "var" / "index"))
+    respell_cost(searcher, queries)
+    dense_ms, hybrid_ms = ranking_cost(searcher, queries)
     d50, y50 = percentile(dense_ms, 50), percentile(hybrid_ms, 50)
     print(f"Searcher.search dense-only:  p50 {d50:7.2f} ms   p95 {percentile(dense_ms, 95):7.2f} ms")
     print(f"Searcher.search hybrid:      p50 {y50:7.2f} ms   p95 {percentile(hybrid_ms, 95):7.2f} ms")

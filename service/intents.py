@@ -110,15 +110,14 @@ class IntentClassifier:
             labels += ["new"] * len(sample)
         # The fitted classifier is kept in the model cache under a key of everything it is fitted from: a hot swap
         # to a build with the same model and phrasings (an editor's publish) loads it instead of fitting again.
-        stored = _stored_path(model, texts, labels, vectors) if isinstance(model, Embedder) else None
-        self.stored = stored  # the cache file the fitted classifier is kept in (None: not kept)
-        if stored is None or not self._load(stored):
+        self.stored = _stored_path(model, texts, labels, vectors) if isinstance(model, Embedder) else None
+        if self.stored is None or not self._load(self.stored):
             self.ngrams = TfidfVectorizer(**NGRAMS).fit(texts)
             self.model = LogisticRegression(**REGRESSION)
             self.model.fit(self._features(vectors, texts), labels)
-            if stored is not None:
+            if self.stored is not None:
                 try:
-                    self._store(stored)
+                    self._store(self.stored)
                 except OSError as exc:  # a read-only cache: fitted again at the next start, nothing else changes
                     log.warning("Der Klassifikator für Gesprächszüge konnte nicht zwischengespeichert werden: %s", exc)
 
