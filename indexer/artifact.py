@@ -8,7 +8,7 @@ Layout of an index folder::
     <index>/builds/<stamp>/challenges.npy   one unit vector per challenge phrase, record by record
     <index>/builds/<stamp>/taxonomy.json    labels for slugs (space types, themes, status, ...)
     <index>/builds/<stamp>/bm25/            BM25 over German-analysed record text (indexer/text.py)
-    <index>/builds/<stamp>/detector.npy     optional: "is this a planning question?" weights (indexer/domain.py)
+    <index>/builds/<stamp>/detector.npz     optional: "is this a planning question?" weights (indexer/domain.py)
     <index>/builds/<stamp>/manifest.json    model, dimension, count, corpus hash, created UTC, version
 """
 
@@ -19,6 +19,7 @@ import json
 import os
 import secrets
 import shutil
+import zipfile
 from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -27,14 +28,16 @@ from typing import Any
 import numpy as np
 
 from indexer.corpus import RecordDict
+from indexer.domain import Detector
 
 # 2: adds the BM25 folder; 3: every tuned model embeds with its own weights (a format-2 build made after a retune
-# could carry vectors of the first tuned model in the cache, see embedding.latin_variant), so those are built again
-FORMAT_VERSION = 3
+# could carry vectors of the first tuned model in the cache, see embedding.latin_variant), so those are built again;
+# 4: the "nothing fits" detector has a hidden layer (detector.npz instead of detector.npy)
+FORMAT_VERSION = 4
 MANIFEST, INDEX, RECORDS, CHALLENGES = "manifest.json", "index.faiss", "records.json", "challenges.npy"
 TAXONOMY = "taxonomy.json"
 LEXICAL = "bm25"
-DETECTOR = "detector.npy"
+DETECTOR = "detector.npz"
 CURRENT, BUILDS = "current", "builds"
 KEEP_BUILDS = 6  # the live build and the five before it, for rollback (about 5 MB each for 371 records)
 
@@ -88,7 +91,7 @@ class Artifact:
     lexical: Any  # bm25s.BM25
     challenge_vectors: np.ndarray
     challenge_offsets: list[int]  # record i owns challenge rows offsets[i]:offsets[i+1]
-    detector: np.ndarray | None = None
+    detector: Detector | None = None
 
     @property
     def build_id(self) -> str:
@@ -113,7 +116,7 @@ def _challenge_offsets(records: list[RecordDict]) -> list[int]:
 
 
 def write_build(index_root: Path, records: list[RecordDict], taxonomy: dict[str, Any], vectors: np.ndarray,
-                challenge_vectors: np.ndarray, lexical: Any, manifest: Manifest, detector: np.ndarray | None = None) -> Path:
+                challenge_vectors: np.ndarray, lexical: Any, manifest: Manifest, detector: Detector | None = None) -> Path:
     """Write a complete build next to the live one, check it, then switch ``current`` to it.
 
     Any failure before the switch leaves the live index untouched.
@@ -135,7 +138,7 @@ def write_build(index_root: Path, records: list[RecordDict], taxonomy: dict[str,
         (tmp / TAXONOMY).write_text(json.dumps(taxonomy, ensure_ascii=False), encoding="utf-8")
         lexical.save(str(tmp / LEXICAL))
         if detector is not None:
-            np.save(tmp / DETECTOR, detector.astype(np.float32))
+            detector.save(tmp / DETECTOR)
         (tmp / MANIFEST).write_text(json.dumps(asdict(manifest), ensure_ascii=False, indent=2), encoding="utf-8")
         for name in (INDEX, CHALLENGES, RECORDS, TAXONOMY, MANIFEST):
             with open(tmp / name, "rb") as handle:
@@ -215,8 +218,8 @@ def load_build(path: Path) -> Artifact:
         index = faiss.read_index(str(path / INDEX))
         challenge_vectors = np.load(path / CHALLENGES)
         lexical = bm25s.BM25.load(str(path / LEXICAL))
-        detector = np.load(path / DETECTOR) if manifest.detector_negatives else None
-    except (OSError, ValueError, TypeError, RuntimeError, KeyError) as exc:
+        detector = Detector.load(path / DETECTOR) if manifest.detector_negatives else None
+    except (OSError, ValueError, TypeError, RuntimeError, KeyError, zipfile.BadZipFile, EOFError) as exc:
         raise IndexCorruptError(f"Der Suchindex unter {path} ist unvollständig oder beschädigt ({exc}).") from exc
     problems = _shape_problems(records, taxonomy)
     if problems:
@@ -228,8 +231,8 @@ def load_build(path: Path) -> Artifact:
         problems.append(f"index dimension {index.d} != manifest {manifest.dimension}")
     if lexical.scores.get("num_docs") != manifest.count:
         problems.append(f"lexical index has {lexical.scores.get('num_docs')} documents")
-    if detector is not None and detector.shape != (manifest.dimension + 1,):
-        problems.append(f"detector has shape {detector.shape}")
+    if detector is not None:
+        problems += detector.shape_problems(manifest.dimension)
     if challenge_vectors.ndim != 2 or (len(challenge_vectors) and challenge_vectors.shape[1] != manifest.dimension):
         problems.append(f"challenge vectors have shape {challenge_vectors.shape}")
     elif challenge_vectors.shape[0] != offsets[-1]:

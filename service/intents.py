@@ -30,7 +30,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from indexer.build import VectorCache
-from indexer.domain import load_negatives
+from indexer.domain import ENGLISH_NEGATIVES, load_negatives
 from indexer.embedding import Embedder
 from indexer.exchange import write_atomic
 from service.search import QueryEncoder
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 INTENTS = ("new", "refine", "context", "status", "details", "similar", "more", "contact", "costs", "help", "off_topic",
            "reset", "thanks", "greeting")
 MAX_CHALLENGE_EXAMPLES = 300  # challenge phrases from the index used as "new" examples (evenly spaced, deterministic)
-MAX_OFF_TOPIC_EXAMPLES = 150  # everyday questions from the detector's negatives (indexer/data/off_topic.txt)
+MAX_OFF_TOPIC_EXAMPLES = 150  # everyday questions from indexer/data/off_topic*.txt
 # Weight of the character n-grams next to the sentence vector. Trained on the older phrasings plus one writer's and
 # tested on another writer's unseen ones, 1.0 against 0 (vector only): 0.935 / 0.942 against 0.882 / 0.946, and 0.916
 # against 0.879 on the dev dialogues' follow-up turns (issue 13).
@@ -81,7 +81,7 @@ def load_examples(prompts_dir: Path, languages: tuple[str, ...] = ("de", "en")) 
             if name not in examples:
                 raise ValueError(f"{path}: unbekannte Absicht '{name}'. Erlaubt: {', '.join(INTENTS)}.")
             examples[name].extend(str(p) for p in phrasings or [])
-    negatives = load_negatives()
+    negatives = load_negatives() + load_negatives(ENGLISH_NEGATIVES)
     examples["off_topic"].extend(negatives[:: max(1, len(negatives) // MAX_OFF_TOPIC_EXAMPLES)][:MAX_OFF_TOPIC_EXAMPLES])
     return examples
 

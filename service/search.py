@@ -25,7 +25,6 @@ import numpy as np
 
 from indexer.artifact import Artifact
 from indexer.corpus import RecordDict
-from indexer.domain import on_topic_probability
 from indexer.places import laender_of
 from indexer.text import Speller, analyze, correct
 from service.understanding import Preference, Understanding
@@ -42,7 +41,7 @@ class Ranking:
     w_challenge: float = 0.5
     w_lexical: float = 0.1
     w_space: float = 0.02
-    min_on_topic: float = 0.34  # refuse when the index's domain detector gives P(planning question) below this
+    min_on_topic: float = 0.16  # refuse when the index's domain detector gives P(planning question) below this
 
 
 @dataclass(frozen=True)
@@ -143,7 +142,7 @@ class Searcher:
             space = np.fromiter((bool(s & wanted) for s in self._space_sets), dtype=np.float32, count=n)
         on_topic = 1.0
         if self.artifact.detector is not None:
-            on_topic = on_topic_probability(self.artifact.detector, vector[0])
+            on_topic = self.artifact.detector.probability(vector[0])
         return ScoreParts(vector[0], dense, challenge, lexical, space, on_topic)
 
     def fuse(self, parts: ScoreParts) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import faiss
@@ -13,6 +14,7 @@ import pytest
 from indexer.artifact import CURRENT, KEEP_BUILDS, IndexCorruptError, IndexNotFoundError, load_build, load_current
 from indexer.build import BuildResult, CorpusInvalidError, build_index
 from indexer.corpus import load_corpus
+from indexer.domain import Detector
 from indexer.embedding import Embedder
 
 QUERIES = [
@@ -45,7 +47,7 @@ def test_manifest_describes_the_build(built_index: BuildResult) -> None:
     assert manifest["query_prefix"] == "query: " and manifest["passage_prefix"] == "passage: "
     assert manifest["package_version"]
     assert manifest["detector_negatives"] >= 200  # indexer/data/off_topic.txt
-    assert (built_index.path / "detector.npy").is_file()
+    assert (built_index.path / "detector.npz").is_file()
     assert isinstance(faiss.read_index(str(built_index.path / "index.faiss")), faiss.IndexFlatIP)
 
 
@@ -97,6 +99,22 @@ def test_missing_and_corrupt_indexes_are_reported(tmp_path: Path, built_index: B
     (broken / "index.faiss").write_bytes(b"kaputt")
     with pytest.raises(IndexCorruptError):
         load_build(broken)
+
+
+def test_a_damaged_detector_is_reported(tmp_path: Path, built_index: BuildResult) -> None:
+    """The "nothing fits" detector is part of the build: cut off, or with weights of another shape, it does not load."""
+    cut = tmp_path / "cut"
+    shutil.copytree(built_index.path, cut)
+    whole = (cut / "detector.npz").read_bytes()
+    (cut / "detector.npz").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(IndexCorruptError, match="beschädigt"):
+        load_build(cut)
+    reshaped = tmp_path / "reshaped"
+    shutil.copytree(built_index.path, reshaped)
+    detector = Detector.load(reshaped / "detector.npz")
+    replace(detector, hidden_weights=detector.hidden_weights[:-1]).save(reshaped / "detector.npz")
+    with pytest.raises(IndexCorruptError, match="hidden_weights"):
+        load_build(reshaped)
 
 
 def test_running_service_switches_to_a_new_build_without_restart(tmp_path: Path, corpus_dir: Path, embedder: Embedder) -> None:

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from indexer.build import BuildResult
-from indexer.domain import load_negatives
+from indexer.domain import ENGLISH_NEGATIVES, load_negatives
 from indexer.embedding import Embedder
 from service import intents
 from service.app import load_searcher
@@ -67,7 +67,7 @@ def test_example_files_are_well_formed_and_apart_from_the_held_out_set() -> None
     examples = load_examples(ROOT / "prompts")
     assert set(examples) == set(INTENTS)
     assert all(len(examples[name]) >= 5 for name in INTENTS)
-    training = {text.lower() for texts in examples.values() for text in texts} | {n.lower() for n in load_negatives()}
+    training = {text.lower() for texts in examples.values() for text in texts} | {n.lower() for n in load_negatives() + load_negatives(ENGLISH_NEGATIVES)}
     assert not training & {message.lower() for _, message in held_out()}
     for language in ("de", "en"):
         data = yaml.safe_load((ROOT / "prompts" / language / "intents.yaml").read_text(encoding="utf-8"))
