@@ -215,10 +215,13 @@ FOLLOW_UP_START = re.compile(r"^\W*(bitte\s+|please\s+)?(und|aber|eher|lieber|ge
 MAX_FOLLOW_UP_WORDS = 7
 # An aside the planner marks as one ("apropos, weißt du wie das Wetter wird?", "sorry unrelated - …"): inside a
 # conversation it is a planning question only if the domain detector is fairly sure (a follow-up such as "übrigens,
-# gibt es auch was für Senioren?" scores 0.48, the weather 0.33, a podcast tip 0.38).
+# gibt es auch was für Senioren?" scores 0.41, "übrigens regnets hier grad" 0.27, the weather 0.04, a podcast tip 0.02).
 ASIDE = re.compile(r"\b(apropos|nebenbei|übrigens|unrelated|off[- ]topic|by the way|btw|privat\w*|personal question|side ?note|"
                    r"weißt du|wissen sie|kennst du|kennen sie|do you know|can you recommend)\b")
-MIN_ASIDE_ON_TOPIC = 0.45
+MIN_ASIDE_ON_TOPIC = 0.35
+# Before any topic, a message the domain detector is unsure about may be a greeting or a question about the assistant
+# ("Hallo Atlas-Lotse, guten Morgen!" 0.19, above the refusal threshold): the turn model decides (see _opening).
+MIN_OPENING_ON_TOPIC = 0.3
 # "welche davon sind erst Ideen?", "only ones still in the planning stage pls": a status word in a short question
 # that filters what is shown
 STATUS_ASK = re.compile(r"\b(welche\w*|which|was davon|what of|nur|only|just|bloß|ausschließlich|gibt es|gibt'?s|any|"
@@ -247,7 +250,7 @@ MIN_NEW_PROBABILITY = 0.8  # a longer follow-up naming a space type or theme is 
 # dev sets every follow-up the model took for "new" scored 0.14–0.50, the new topics inside a conversation 0.59–0.90).
 MIN_NEW_TOPIC = 0.5
 # From here the turn model's small talk ("wetter is heut super, erstmal kaffee", "übrigens regnets hier grad") stays
-# small talk even when the domain detector scores it on-topic (0.35–0.70 for asides about the weather, the office or
+# small talk even when the domain detector scores it on-topic (up to 0.70 for asides about the weather, the office or
 # the town): dev small talk 0.58–0.96, follow-ups it mistakes for small talk 0.17–0.43 (issue 13).
 MIN_SMALL_TALK_PROBABILITY = 0.5
 # A question about a result named by number or place asks for its costs, contact or similar ones when the turn model
@@ -770,7 +773,7 @@ class Conversation:
             state = state.model_copy(update={"shown": [*state.shown, named[1]]})
         text = " ".join(request.message.lower().split())
         parts = cache(lambda: self.searcher.components(request.message, []))  # the domain detector, asked at most once
-        if not state.challenge and turn.kind == "new" and intent_of is not None and self.searcher.refuses(parts()):
+        if not state.challenge and turn.kind == "new" and intent_of is not None and parts().on_topic < MIN_OPENING_ON_TOPIC:
             # Before any topic, a message the atlas would refuse may be a greeting or a question about the assistant
             # ("Hej! What can this tool actually do – can I search German projects here?"): answered, not refused.
             turn = _opening(intent_of(request.message), text)

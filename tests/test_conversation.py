@@ -736,7 +736,7 @@ def test_an_opening_greeting_or_question_about_the_assistant_is_answered_not_ref
 
 
 def test_small_talk_the_detector_takes_for_planning_keeps_the_thread(chat: Chat) -> None:
-    """Asides about the weather or the office score on-topic for the domain detector (0.35–0.70); the turn model is
+    """Asides about the weather or the office can score on-topic for the domain detector (up to 0.70); the turn model is
     sure they are small talk, so the topic stays and the assistant asks back (issue 13)."""
     chat.say("Auf dem Marktplatz wird es im Sommer unerträglich heiß, es gibt kaum Schatten.")
     topic = chat.state["challenge"]  # type: ignore[index]

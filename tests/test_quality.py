@@ -3,7 +3,8 @@ on the default path: the index is built by `atlas index`'s defaults, with the mo
 
 Floors sit a little below the figures measured (371 records, labels extended by pooling when the corpus grew: dev
 nDCG@5 0.744, test 0.769 when the ranking was chosen; 0.766 and 0.777 since questions are respelled as the atlas
-writes them; off-topic refused 5/8 and 6/8; false refusals 1.4 % / 0 %), so a change that makes search worse fails CI.
+writes them; off-topic refused 6/8 and 6/8, false refusals 0 % / 0 % with the "nothing fits" detector that has a hidden
+layer (5/8, 6/8, 1.4 %, 0 % with the logistic regression before)), so a change that makes search worse fails CI.
 """
 
 from __future__ import annotations
@@ -44,8 +45,7 @@ def test_quality_floor(searcher, split: str) -> None:  # type: ignore[no-untyped
     print(format_report(report, split))
     assert report.overall.ndcg5 >= FLOORS[split]
     assert report.false_refusals <= 0.05
-    # 8 off-topic questions per split: measured 5 (dev) and 6 (test); the dev split's "Fristen für die Auslegung eines
-    # Bebauungsplans" sits at 0.349, just over the threshold, since the negatives grew (the larger set below gained 6)
+    # 8 off-topic questions per split: measured 6 and 6 (with the logistic regression 5 and 6)
     assert report.off_topic_refused >= 0.6
 
 
@@ -54,7 +54,7 @@ def test_the_separate_off_topic_dev_set_is_refused(searcher) -> None:  # type: i
     lines = (Path(__file__).parent / "eval" / "off_topic_dev.txt").read_text(encoding="utf-8").splitlines()
     texts = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
     refused = [t for t in texts if searcher.refuses(searcher.components(t, []))]
-    assert len(texts) >= 100 and len(refused) / len(texts) >= 0.88  # measured 110 of 119 (92.4 %; 104 before)
+    assert len(texts) >= 100 and len(refused) / len(texts) >= 0.93  # measured 115 of 119 (110 with the logistic regression)
 
 
 def test_atlas_eval_command_prints_figures_and_enforces_floor(settings: Settings, tmp_path: Path) -> None:
@@ -91,3 +91,23 @@ def test_a_mistyped_question_finds_what_its_right_spelling_finds(searcher, typed
     assert searcher.respell(typed) == meant
     top = [h.record["id"] for h in searcher.search(meant, limit=3).hits]
     assert [h.record["id"] for h in searcher.search(typed, limit=3).hits] == top
+
+
+# Planning questions in English (none is an eval question). The "nothing fits" detector learns from German negatives
+# only: trained on the English ones too, with German positives, it took English for off topic and refused 4 of these.
+ENGLISH_PLANNING = [
+    "How can we make our new business park climate-neutral?",
+    "How do we get a climate-neutral business park?",
+    "What works against speeding outside schools?",
+    "Which towns have smart parking in the old town?",
+    "What can we do about heat in our city centre?",
+    "Any smart city examples for ageing residents living alone?",
+    "How do councils count footfall in shopping streets?",
+    "Our old town has many empty shops. Any examples?",
+]
+
+
+def test_english_planning_questions_are_not_refused(searcher) -> None:  # type: ignore[no-untyped-def]
+    refused = [text for text in ENGLISH_PLANNING if searcher.search(text).no_match]
+    assert not refused
+    assert searcher.search("Will it rain in London tomorrow?").no_match  # and English is not waved through
