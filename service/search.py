@@ -96,7 +96,9 @@ class Searcher:
         # reduceat needs valid start indices even for records without challenges.
         self._challenge_starts = np.minimum(offsets[:-1], max(len(artifact.challenge_vectors) - 1, 0))
         self._space_sets = [set(r["space_types"]) for r in artifact.records]
-        self._vocabulary_list = list(artifact.lexical.vocab_dict)
+        # Sorted: a mistyped term goes to the first of equally near corpus terms, and the BM25 vocabulary's own order
+        # changes from build to build (string hashing), so the same corpus ranked differently after a rebuild.
+        self._vocabulary_list = sorted(artifact.lexical.vocab_dict)
         self._vocabulary = set(self._vocabulary_list)
         self.respell = Speller(_texts_of(artifact.records), self._vocabulary)
 
