@@ -140,7 +140,7 @@ def write_build(index_root: Path, records: list[RecordDict], taxonomy: dict[str,
         if detector is not None:
             detector.save(tmp / DETECTOR)
         (tmp / MANIFEST).write_text(json.dumps(asdict(manifest), ensure_ascii=False, indent=2), encoding="utf-8")
-        for name in (INDEX, CHALLENGES, RECORDS, TAXONOMY, MANIFEST):
+        for name in (INDEX, CHALLENGES, RECORDS, TAXONOMY, MANIFEST, *([DETECTOR] if detector is not None else [])):
             with open(tmp / name, "rb") as handle:
                 os.fsync(handle.fileno())
         load_build(tmp)  # refuse to publish anything that does not load back

@@ -11,7 +11,6 @@ base and the fine-tuned model. Its weights are part of the index artifact.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -66,15 +65,12 @@ class Detector:
         return float(1.0 / (1.0 + np.exp(-logit)))
 
     def save(self, path: Path) -> None:
-        with open(path, "wb") as handle:
-            np.savez(handle, hidden_weights=self.hidden_weights, hidden_bias=self.hidden_bias,
-                     output_weights=self.output_weights, output_bias=self.output_bias)
-            handle.flush()
-            os.fsync(handle.fileno())
+        np.savez(path, hidden_weights=self.hidden_weights, hidden_bias=self.hidden_bias,
+                 output_weights=self.output_weights, output_bias=self.output_bias)
 
     @classmethod
     def load(cls, path: Path) -> Detector:
-        """Raises KeyError or ValueError (via numpy) for a damaged file."""
+        """Raises OSError, KeyError, ValueError, EOFError or zipfile.BadZipFile for a missing or damaged file."""
         with np.load(path) as arrays:
             return cls(**{f.name: arrays[f.name] for f in fields(cls)})
 
@@ -87,11 +83,10 @@ class Detector:
 
 
 def train_detector(positives: np.ndarray, negatives: np.ndarray, seed: int = SEED) -> Detector:
-    """Class-balanced, L2-regularised training of the detector (full batch, L-BFGS: the same inputs give the same
-    weights)."""
+    """Class-balanced, L2-regularised training of the detector (full batch, L-BFGS, start weights from a generator
+    seeded with ``seed``: the same inputs give the same weights)."""
     import torch
 
-    torch.manual_seed(seed)
     x = torch.from_numpy(np.concatenate([positives, negatives]).astype(np.float32))
     y = torch.cat([torch.ones(len(positives)), torch.zeros(len(negatives))])
     weight = torch.where(y > 0, 0.5 / len(positives), 0.5 / len(negatives))

@@ -108,7 +108,8 @@ def analyze(text: str) -> list[str]:
 def correct(terms: list[str], vocabulary: list[str], known: set[str] | frozenset[str]) -> list[str]:
     """Unknown terms replaced by a corpus term one edit away (typo, swapped letters): "statteil" → "stadtteil".
 
-    ``vocabulary`` is the corpus's analysed terms (the BM25 vocabulary) and ``known`` the same as a set.
+    ``vocabulary`` is the corpus's analysed terms (the BM25 vocabulary) in a fixed order, and ``known`` the same as a
+    set. Of equally near terms the first in ``vocabulary`` is taken, so its order must not change from build to build.
     """
     corrected = []
     for term in terms:
