@@ -42,6 +42,18 @@ STOPWORDS = frozenset(
     a an and are as at be by for from how in into is it of on or our that the their there this to we what
     with""".split()
 )
+# Function words of English and not of German: a question with more of them than German ones is read as English.
+ENGLISH_WORDS = frozenset(
+    """a and are as at be by can could do does for from have how into is it of on or our should that the their there
+    these they this to we what when where which who why with would you your""".split()
+)
+GERMAN_WORDS = STOPWORDS - ENGLISH_WORDS - {"an", "in", "so", "will", "war", "man"}
+
+
+def reads_english(words: Iterable[str]) -> bool:
+    """Whether a question's words are more English than German, counted by function words."""
+    lowered = [w.lower() for w in words]
+    return sum(w in ENGLISH_WORDS for w in lowered) > sum(w in GERMAN_WORDS for w in lowered)
 
 _stemmer = Stemmer.Stemmer("german")
 
@@ -121,22 +133,46 @@ def correct(terms: list[str], vocabulary: list[str], known: set[str] | frozenset
     return corrected
 
 
-@lru_cache(maxsize=1)
-def general_lexicon() -> frozenset[str]:
-    """About 490,000 German and English word forms, lower-case: a word in it is spelled right, even if no record has it.
+@lru_cache(maxsize=2)
+def lexicon(language: str) -> frozenset[str]:
+    """The word forms of ``language`` ("de": about 340,000, "en": about 160,000), lower-case: a word in one of them is
+    spelled right, even if no record has it.
 
     The word lists of the PyPI package ``pyspellchecker`` (frequency lists from subtitles; only words seen 50 times or
-    more), read once per process (0.4 s).
+    more), read once per process (0.4 s for both).
     """
-    words: set[str] = set()
-    for language in ("de", "en"):
-        with resources.files("spellchecker").joinpath(f"resources/{language}.json.gz").open("rb") as packed:
-            words.update(json.loads(gzip.decompress(packed.read())))
-    return frozenset(words)
+    with resources.files("spellchecker").joinpath(f"resources/{language}.json.gz").open("rb") as packed:
+        return frozenset(json.loads(gzip.decompress(packed.read())))
 
 
 UMLAUTS_RESTORED = {"ae": "ä", "oe": "ö", "ue": "ü", "ss": "ß"}
 MAX_READINGS = 8192  # words whose reading a Speller keeps (a word is respelled once, not on every question)
+# A word typed in lower case is written as the corpus writes it inside a sentence when at least this share of its
+# occurrences there has one form, capitalised or upper case: nouns ("leerstand" → "Leerstand"), acronyms ("öpnv" →
+# "ÖPNV"); adjectives and verbs, capitalised only at a sentence's start, stay as typed, and so do words only a
+# project's name writes in mixed case ("PARKing").
+CASED_SHARE = 0.9
+OPENERS = frozenset('.!?:;"„“(–-')  # after these (and spaces) a word starts a sentence, a heading or a quote
+
+
+def cased_forms(texts: Iterable[str]) -> dict[str, str]:
+    """Lower-cased word → the one form ``texts`` write it in inside their sentences, if not lower case (CASED_SHARE)."""
+    forms: dict[str, Counter[str]] = {}
+    for text in texts:
+        for match in SURFACE_WORD.finditer(text):
+            before = match.start() - 1
+            while before >= 0 and text[before].isspace():
+                before -= 1
+            if before < 0 or text[before] in OPENERS:
+                continue
+            word = match.group(0)
+            forms.setdefault(word.lower(), Counter())[word] += 1
+    cased = {}
+    for word, counts in forms.items():
+        form, count = counts.most_common(1)[0]
+        if form in (word.capitalize(), word.upper()) and form != word and count >= CASED_SHARE * counts.total():
+            cased[word] = form
+    return cased
 
 
 def _umlauts_restored(word: str) -> Iterable[str]:
@@ -161,9 +197,14 @@ class Speller:
     "Gegenübers"). Otherwise, in this order: the corpus word or lexicon word it is with umlauts written out
     ("guenstig" → "günstig"); for a word of at least ``MIN_RESPELLED`` letters, the corpus word one typo away
     (letter wrong, missing, extra or two swapped: "Statteil" → "Stadtteil"). Anything else stays as typed.
+
+    A word typed all in lower case is written as the corpus writes it inside a sentence ("leerstand innenstadt öpnv"
+    → "Leerstand Innenstadt ÖPNV", see ``cased_forms``), unless the question reads English: the model is
+    case-sensitive, and lower-case questions ranked worse and were more often taken for off-topic.
     """
 
     def __init__(self, texts: Iterable[str], stems: set[str] | frozenset[str]) -> None:
+        texts = list(texts)
         counts = Counter(word.lower() for text in texts for word in SURFACE_WORD.findall(text))
         self._words = frozenset(counts)
         self._by_folded: dict[str, str] = {}
@@ -171,36 +212,48 @@ class Speller:
             self._by_folded.setdefault(fold(word), word)
         self._folded = list(self._by_folded)
         self._stems = stems
-        self._lexicon = general_lexicon()
+        self._german, self._english = lexicon("de"), lexicon("en")
+        self._cased = cased_forms(texts)
         # Search respells a question and then lists its corrections, and a chat turn respells the refined topic
         # before searching it: each word's reading is worked out once.
         self._read = lru_cache(maxsize=MAX_READINGS)(self._reading)
 
     def __call__(self, text: str) -> str:
-        return SURFACE_WORD.sub(lambda match: self._read(match.group(0)), text)
+        cased = self._cases(text)
+        return SURFACE_WORD.sub(lambda match: self._read(match.group(0), cased), text)
 
     def corrections(self, text: str) -> list[tuple[str, str]]:
         """The words read as other words, (as typed, as read), once each; umlauts put back are not listed."""
         found: list[tuple[str, str]] = []
+        cased = self._cases(text)
         for typed in SURFACE_WORD.findall(text):
-            read = self._read(typed)
+            read = self._read(typed, cased)
             if fold(read) != fold(typed) and (typed, read) not in found:
                 found.append((typed, read))
         return found
 
-    def _known(self, word: str) -> bool:
-        return word in self._words or word in STOPWORDS or word in self._lexicon
+    @staticmethod
+    def _cases(text: str) -> bool:
+        """Lower-case words are cased as the corpus writes them, but not in an English question ("it" is not "IT")."""
+        return not reads_english(SURFACE_WORD.findall(text))
 
-    def _reading(self, typed: str) -> str:
+    def _known(self, word: str) -> bool:
+        return word in self._words or word in STOPWORDS or word in self._german or word in self._english
+
+    def _reading(self, typed: str, cased: bool) -> str:
         word = typed.lower()
-        if self._known(word):
-            return typed
-        folded = fold(word)
-        better = self._by_folded.get(folded) or next((w for w in _umlauts_restored(word) if self._known(w)), None)
-        if better is None and len(word) >= MIN_RESPELLED and stem(word) not in self._stems:
-            match = process.extractOne(folded, self._folded, scorer=distance.DamerauLevenshtein.distance,
-                                       score_cutoff=1)
-            better = self._by_folded[match[0]] if match else None
+        better: str | None = word
+        if not self._known(word):
+            folded = fold(word)
+            better = self._by_folded.get(folded) or next((w for w in _umlauts_restored(word) if self._known(w)), None)
+            if better is None and len(word) >= MIN_RESPELLED and stem(word) not in self._stems:
+                match = process.extractOne(folded, self._folded, scorer=distance.DamerauLevenshtein.distance,
+                                           score_cutoff=1)
+                better = self._by_folded[match[0]] if match else None
         if better is None:
+            return typed
+        if typed.islower():
+            return self._cased.get(better, better) if cased else better
+        if better == word:
             return typed
         return better[:1].upper() + better[1:] if typed[:1].isupper() else better

@@ -85,3 +85,17 @@ def test_speller_names_the_words_it_read_as_others_once_each() -> None:
     speller = _speller()
     assert speller.corrections("Laerm in der Innenstat, ja, Innenstat") == [("Innenstat", "Innenstadt")]
     assert speller.corrections("Lärm in der Innenstadt") == []
+
+
+def test_speller_writes_lower_case_words_as_the_corpus_writes_them() -> None:
+    """The model is case-sensitive (lower-case questions ranked worse and were refused more often): a noun or acronym
+    typed in lower case is read as the corpus writes it inside a sentence. Words the corpus writes in lower case or
+    capitalises only at a sentence's start, the planner's own capitals and English questions stay as typed."""
+    texts = RECORDS + ["Daten zum ÖPNV in Echtzeit. Messen lohnt sich, wir messen den Lärm im Park und die Kinderbetreuung."]
+    speller = Speller(texts, set(analyze(" ".join(texts))))
+    assert speller("lärm und luftqualität in der innenstadt, öpnv?") == "Lärm und Luftqualität in der Innenstadt, ÖPNV?"
+    assert speller("günstig messen") == "günstig messen"  # "Messen" only starts a sentence
+    assert speller("LÄRM in der innenstadt") == "LÄRM in der Innenstadt"
+    assert speller("kinderbetreung im statteil") == "Kinderbetreuung im Stadtteil"  # respelled, then cased
+    assert speller("how loud is the park at night") == "how loud is the park at night"  # English
+    assert speller.corrections("lärm in der innenstat") == [("innenstat", "Innenstadt")]  # casing is no correction
