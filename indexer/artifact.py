@@ -32,8 +32,9 @@ from indexer.domain import Detector
 
 # 2: adds the BM25 folder; 3: every tuned model embeds with its own weights (a format-2 build made after a retune
 # could carry vectors of the first tuned model in the cache, see embedding.latin_variant), so those are built again;
-# 4: the "nothing fits" detector has a hidden layer (detector.npz instead of detector.npy)
-FORMAT_VERSION = 4
+# 4: the "nothing fits" detector has a hidden layer (detector.npz instead of detector.npy); 5: the detector learns and
+# reads questions without their closing punctuation (domain.bare)
+FORMAT_VERSION = 5
 MANIFEST, INDEX, RECORDS, CHALLENGES = "manifest.json", "index.faiss", "records.json", "challenges.npy"
 TAXONOMY = "taxonomy.json"
 LEXICAL = "bm25"

@@ -15,7 +15,7 @@ import numpy as np
 
 from indexer.artifact import Manifest, package_version, utc_now, write_build
 from indexer.corpus import Corpus, Problem, Record
-from indexer.domain import load_negatives, train_detector
+from indexer.domain import bare, load_negatives, train_detector
 from indexer.embedding import Embedder
 from indexer.text import analyze
 
@@ -125,7 +125,8 @@ def build_index(corpus: Corpus, index_dir: Path, embedder: Embedder, progress: b
         own = {r.id for r in records}
         heads = cache.queries([t for r in records for t in (r.title, r.summary)], progress=progress)
         extra = cache.queries([t for r in background if r.id not in own for t in (r.title, r.summary, *r.challenges)])
-        detector = train_detector(np.concatenate([challenge_vectors, heads, extra]), cache.queries(negatives))
+        detector = train_detector(np.concatenate([challenge_vectors, heads, extra]),
+                                  cache.queries([bare(q) for q in negatives]))
     step("Stichwortsuche aufbauen", 0.8)
     lexical = bm25s.BM25()
     lexical.index([analyze(r.lexical_text()) for r in records], show_progress=False)

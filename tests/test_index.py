@@ -10,12 +10,15 @@ from pathlib import Path
 import faiss
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from indexer.artifact import CURRENT, KEEP_BUILDS, IndexCorruptError, IndexNotFoundError, load_build, load_current
 from indexer.build import BuildResult, CorpusInvalidError, build_index
 from indexer.corpus import load_corpus
-from indexer.domain import Detector
+from indexer.domain import Detector, bare
 from indexer.embedding import Embedder
+from service.search import Searcher
 
 QUERIES = [
     "In unserer Fußgängerzone stehen immer mehr Läden leer.",
@@ -142,3 +145,22 @@ def test_running_service_switches_to_a_new_build_without_restart(tmp_path: Path,
         health = client.get("/api/health").json()
         assert health["index_build"] == second.path.name
         assert client.post("/api/search", json={"query": "Leerstand"}).status_code == 200
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=30))
+def test_bare_takes_off_only_closing_punctuation(text: str) -> None:
+    read = bare(text)
+    assert text.startswith(read) and bare(read) == read
+    rest = text[len(read):]
+    assert all(c in "?!.… \t\n\r\x0b\x0c" or c.isspace() for c in rest)  # only closing punctuation and spaces go
+
+
+def test_the_detector_reads_a_question_without_its_closing_punctuation(built_index: BuildResult, embedder: Embedder) -> None:
+    """Its negatives are questions and its positives are not, so with the "?" it learned that a question mark means
+    off topic ("rufbus?" was refused, "Rufbus" answered). The ranking still reads the question as written."""
+    assert bare("Rufbus?") == "Rufbus" and bare("Wie geht das?! ") == "Wie geht das" and bare("?") == "?"
+    searcher = Searcher(embedder, load_current(built_index.path.parent.parent))
+    asked, plain = searcher.components("Leerstand in der Innenstadt?", []), searcher.components("Leerstand in der Innenstadt", [])
+    assert asked.on_topic == pytest.approx(plain.on_topic, abs=1e-6)
+    assert not np.allclose(asked.vector, plain.vector)
