@@ -882,10 +882,13 @@ class Conversation:
 
         @cache  # the rules may ask twice in one turn (_reads_as_new, then _follow_up)
         def classify_prefetched(message: str) -> Intent:
-            # One forward pass for the message (the classifier's input) and the topic refined by it (what a
-            # refinement searches); the service's batcher keeps both vectors, so neither is encoded twice.
+            # One forward pass for the message (the classifier's input), the message as a new topic and the topic
+            # refined by it (what a new topic or a refinement searches, each as the search encodes it); the
+            # service's batcher keeps the vectors, so none is encoded twice.
             refined = self.searcher.respell(self._refined(state.challenge, message.strip()))
-            self.searcher.embedder.encode_queries([message, refined])
+            topic = self.searcher.respell(message.strip())
+            self.searcher.embedder.encode_queries(
+                [message, *self.searcher.encoded_texts(topic), *self.searcher.encoded_texts(refined)])
             return intents.classify(message)
 
         return classify_prefetched

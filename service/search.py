@@ -111,6 +111,13 @@ class Searcher:
         index = self.by_id.get(solution_id)
         return None if index is None else self.artifact.records[index]
 
+    def encoded_texts(self, query: str) -> list[str]:
+        """What ``components`` encodes for a respelled question: the question as written (for the ranking: a
+        question's "?" helps E5 rank) and, if it differs, as the detector reads it, without its closing "?"
+        (``indexer.domain.bare``); one batch, about 5 ms more than one text."""
+        question = bare(query) if self.artifact.detector is not None else query
+        return [query] if question == query else [query, question]
+
     def components(self, query: str, space_types: list[str]) -> ScoreParts:
         """The parts of the score for every record: dense, challenge, lexical (0–1) and space match.
 
@@ -118,10 +125,7 @@ class Searcher:
         """
         query = self.respell(query)
         detector = self.artifact.detector
-        # The detector reads the question without its closing "?" (indexer.domain.bare), the ranking as written
-        # (a question's "?" helps E5 rank): both in one batch, about 5 ms more than one.
-        question = bare(query) if detector is not None else query
-        vectors = self.embedder.encode_queries([query] if question == query else [query, question])
+        vectors = self.embedder.encode_queries(self.encoded_texts(query))
         vector = vectors[:1]
         n = self.count
         # Exact inner-product search over all records; vectors are unit length, so this is cosine.
