@@ -45,6 +45,11 @@ def lines(path: Path) -> list[str]:
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
 
 
+def spellings(keywords: str) -> list[str]:
+    """A keyword question as planners type it: as written, in lower case, with a "?" and both."""
+    return [keywords, keywords.lower(), keywords.rstrip("?") + "?", keywords.lower().rstrip("?") + "?"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--queries", type=Path, default=ROOT / "tests" / "eval" / "queries.yaml")
@@ -69,7 +74,7 @@ def main() -> None:
     extra = lines(args.off_topic)
     topics = [turn["say"] for path in args.dialogues for dialogue in load_dialogues(path, "dev")
               for turn in dialogue["turns"] if turn.get("kind") == "new"]
-    topics += [form for k in lines(args.keywords) for form in (k, k.lower(), k.rstrip("?") + "?", k.lower().rstrip("?") + "?")]
+    topics += [form for keywords in lines(args.keywords) for form in spellings(keywords)]
     on_p = np.array([cache[q.id].on_topic for q in dev if q.kind != "off_topic"]
                     + [searcher.components(text, []).on_topic for text in topics])
     off_p = np.array([cache[q.id].on_topic for q in dev if q.kind == "off_topic"]
