@@ -152,21 +152,19 @@ MAX_READINGS = 8192  # words whose reading a Speller keeps (a word is respelled 
 # "ÖPNV"); adjectives and verbs, capitalised only at a sentence's start, stay as typed, and so do words only a
 # project's name writes in mixed case ("PARKing").
 CASED_SHARE = 0.9
-OPENERS = frozenset('.!?:;"„“(–-')  # after these (and spaces) a word starts a sentence, a heading or a quote
+SENTENCE_PARTS = re.compile(r'[.!?:;"„“(–-]')  # a word after these (and spaces) starts a sentence, heading or quote
 
 
 def cased_forms(texts: Iterable[str]) -> dict[str, str]:
     """Lower-cased word → the one form ``texts`` write it in inside their sentences, if not lower case (CASED_SHARE)."""
-    forms: dict[str, Counter[str]] = {}
+    inside: Counter[str] = Counter()
     for text in texts:
-        for match in SURFACE_WORD.finditer(text):
-            before = match.start() - 1
-            while before >= 0 and text[before].isspace():
-                before -= 1
-            if before < 0 or text[before] in OPENERS:
-                continue
-            word = match.group(0)
-            forms.setdefault(word.lower(), Counter())[word] += 1
+        for part in SENTENCE_PARTS.split(text):
+            words = SURFACE_WORD.findall(part)
+            inside.update(words[1:] if words and part.lstrip().startswith(words[0]) else words)
+    forms: dict[str, Counter[str]] = {}
+    for form, count in inside.items():
+        forms.setdefault(form.lower(), Counter())[form] = count
     cased = {}
     for word, counts in forms.items():
         form, count = counts.most_common(1)[0]
