@@ -145,6 +145,14 @@ def lexicon(language: str) -> frozenset[str]:
         return frozenset(json.loads(gzip.decompress(packed.read())))
 
 
+@lru_cache(maxsize=1)
+def place_words() -> frozenset[str]:
+    """The words of German, Austrian and Swiss place names ("harburg", "schleiz"), lower-case: about 15,000 words no
+    dictionary has and planners type when they name their town (``indexer/data/place_names.txt``, from GeoNames)."""
+    text = resources.files("indexer.data").joinpath("place_names.txt").read_text(encoding="utf-8")
+    return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
+
+
 UMLAUTS_RESTORED = {"ae": "ä", "oe": "ö", "ue": "ü", "ss": "ß"}
 MAX_READINGS = 8192  # words whose reading a Speller keeps (a word is respelled once, not on every question)
 # A word typed in lower case is written as the corpus writes it inside a sentence when at least this share of its
@@ -186,15 +194,26 @@ def _umlauts_restored(word: str) -> Iterable[str]:
             yield restored
 
 
+INFLECTIONS = ("s", "e", "n", "t")  # endings one word form may have and another lack ("Bürgerbüro(s)", "empfiehl(t)")
+
+
+def _inflected(typed: str, known: str) -> bool:
+    """Whether two folded words one letter apart are two forms of one word: a last letter an ending, not a typo."""
+    shorter, longer = sorted((typed, known), key=len)
+    return len(longer) == len(shorter) + 1 and longer.startswith(shorter) and longer[-1] in INFLECTIONS
+
+
 class Speller:
     """Respells a question's mistyped words as the corpus writes them, so the model reads what the planner meant.
 
     The embedding model splits "Kinderbetreung" or "Innenstat" into pieces that no longer mean childcare or the town
     centre, and reads "Laerm" less well than "Lärm". A word is left alone when it is spelled right: the corpus has it,
-    the general German/English lexicon has it, or (for the edit step) the corpus knows its stem ("Ladepunkte",
-    "Gegenübers"). Otherwise, in this order: the corpus word or lexicon word it is with umlauts written out
-    ("guenstig" → "günstig"); for a word of at least ``MIN_RESPELLED`` letters, the corpus word one typo away
-    (letter wrong, missing, extra or two swapped: "Statteil" → "Stadtteil"). Anything else stays as typed.
+    the general German/English lexicon has it, it is a word of a place name ("Harburg", ``place_words``), or (for the
+    edit step) the corpus knows its stem ("Ladepunkte", "Gegenübers"), it is a compound of German words ("Fachdienst",
+    not "Wachdienst") or the corpus word one typo away is another form of it ("Bürgerbüro", "Empfiehl"). Otherwise,
+    in this order: the corpus word or lexicon word it is with umlauts written out ("guenstig" → "günstig"); for a word
+    of at least ``MIN_RESPELLED`` letters, the corpus word one typo away (letter wrong, missing, extra or two swapped:
+    "Statteil" → "Stadtteil"). Anything else stays as typed.
 
     A word typed all in lower case is written as the corpus writes it inside a sentence ("leerstand innenstadt öpnv"
     → "Leerstand Innenstadt ÖPNV", see ``cased_forms``), unless the question reads English: the model is
@@ -210,7 +229,7 @@ class Speller:
             self._by_folded.setdefault(fold(word), word)
         self._folded = list(self._by_folded)
         self._stems = stems
-        self._german, self._english = lexicon("de"), lexicon("en")
+        self._german, self._english, self._places = lexicon("de"), lexicon("en"), place_words()
         self._cased = cased_forms(texts)
         # Search respells a question and then lists its corrections, and a chat turn respells the refined topic
         # before searching it: each word's reading is worked out once.
@@ -236,7 +255,17 @@ class Speller:
         return not reads_english(SURFACE_WORD.findall(text))
 
     def _known(self, word: str) -> bool:
-        return word in self._words or word in STOPWORDS or word in self._german or word in self._english
+        return (word in self._words or word in STOPWORDS or word in self._german or word in self._english
+                or word in self._places)
+
+    def _compound_of_known(self, word: str) -> bool:
+        """Whether ``word`` splits into German words the corpus or the lexicon has, a linking "s" allowed
+        ("Fachdienst", "Füllstandssensoren"); English words and place names do not count as parts ("Sensor-teat")."""
+        def german(part: str) -> bool:
+            return part in self._words or part in self._german
+
+        parts = split_compound(word)
+        return bool(parts) and all(german(p) or (p.endswith("s") and german(p[:-1])) for p in parts)
 
     def _reading(self, typed: str, cased: bool) -> str:
         word = typed.lower()
@@ -244,10 +273,11 @@ class Speller:
         if not self._known(word):
             folded = fold(word)
             better = self._by_folded.get(folded) or next((w for w in _umlauts_restored(word) if self._known(w)), None)
-            if better is None and len(word) >= MIN_RESPELLED and stem(word) not in self._stems:
+            if (better is None and len(word) >= MIN_RESPELLED and stem(word) not in self._stems
+                    and not self._compound_of_known(word)):
                 match = process.extractOne(folded, self._folded, scorer=distance.DamerauLevenshtein.distance,
                                            score_cutoff=1)
-                better = self._by_folded[match[0]] if match else None
+                better = self._by_folded[match[0]] if match and not _inflected(folded, match[0]) else None
         if better is None:
             return typed
         if typed.islower():

@@ -99,3 +99,24 @@ def test_speller_writes_lower_case_words_as_the_corpus_writes_them() -> None:
     assert speller("kinderbetreung im statteil") == "Kinderbetreuung im Stadtteil"  # respelled, then cased
     assert speller("how loud is the park at night") == "how loud is the park at night"  # English
     assert speller.corrections("lärm in der innenstat") == [("innenstat", "Innenstadt")]  # casing is no correction
+
+
+def test_speller_leaves_place_names_compounds_of_known_words_and_other_word_forms_alone() -> None:
+    """A planner's town, a compound of two German words and another form of a corpus word are spelled right, even one
+    letter from a corpus word; a typo inside a compound is still respelled."""
+    texts = RECORDS + ["Projekte in Hamburg und der Schweiz", "Wachdienst und Raumsensoren im Bürgerbüros", "Die Stadt empfiehlt",
+                       "Der Wasserstoff kommt aus dem Gewerbegebiet"]
+    speller = Speller(texts, set(analyze(" ".join(texts))))
+    for text in ("Leerstand in Harburg", "Lärm in Schleiz", "der Fachdienst", "Baumsensoren", "im Bürgerbüro",
+                 "Füllstandssensoren", "Empfiehl mir etwas"):
+        assert speller.corrections(text) == [], text
+    assert speller.corrections("Wasserstof im Gewerbgebiet") == [("Wasserstof", "Wasserstoff"),
+                                                                ("Gewerbgebiet", "Gewerbegebiet")]
+    assert speller.corrections("Kinderbetreung im Statteil") == [("Kinderbetreung", "Kinderbetreuung"),
+                                                                ("Statteil", "Stadtteil")]
+
+
+def test_the_place_name_list_is_what_its_script_makes_from_the_gazetteer() -> None:
+    from scripts.place_names import TARGET, render
+
+    assert TARGET.read_text(encoding="utf-8") == render()
