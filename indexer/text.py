@@ -194,6 +194,9 @@ def _umlauts_restored(word: str) -> Iterable[str]:
             yield restored
 
 
+# Spoken short forms of "herein", "heraus", … that dictionaries lack in front of a verb ("reinbringen" is not a typo of
+# "einbringen", "rausgehen" not of "ausgehen").
+COLLOQUIAL_PREFIXES = ("rein", "raus", "rüber", "runter", "rauf", "ran", "rum", "drauf", "drüber", "drunter")
 INFLECTIONS = ("s", "e", "n", "t")  # endings one word form may have and another lack ("Bürgerbüro(s)", "empfiehl(t)")
 
 
@@ -260,10 +263,14 @@ class Speller:
 
     def _compound_of_known(self, word: str) -> bool:
         """Whether ``word`` splits into German words the corpus or the lexicon has, a linking "s" allowed
-        ("Fachdienst", "Füllstandssensoren"); English words and place names do not count as parts ("Sensor-teat")."""
+        ("Fachdienst", "Füllstandssensoren"), or is a German word after a colloquial prefix ("reinbringen"); English
+        words and place names do not count as parts ("Sensor-teat")."""
         def german(part: str) -> bool:
             return part in self._words or part in self._german
 
+        if any(word.startswith(p) and len(word) - len(p) >= MIN_PART and german(word[len(p):])
+               for p in COLLOQUIAL_PREFIXES):
+            return True
         parts = split_compound(word)
         return bool(parts) and all(german(p) or (p.endswith("s") and german(p[:-1])) for p in parts)
 

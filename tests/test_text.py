@@ -104,11 +104,11 @@ def test_speller_writes_lower_case_words_as_the_corpus_writes_them() -> None:
 def test_speller_leaves_place_names_compounds_of_known_words_and_other_word_forms_alone() -> None:
     """A planner's town, a compound of two German words and another form of a corpus word are spelled right, even one
     letter from a corpus word; a typo inside a compound is still respelled."""
-    texts = RECORDS + ["Projekte in Hamburg und der Schweiz", "Wachdienst und Raumsensoren im Bürgerbüros", "Die Stadt empfiehlt",
+    texts = RECORDS + ["Projekte in Hamburg und der Schweiz", "Wachdienst und Raumsensoren im Bürgerbüros", "Die Stadt empfiehlt", "Wir einbringen",
                        "Der Wasserstoff kommt aus dem Gewerbegebiet"]
     speller = Speller(texts, set(analyze(" ".join(texts))))
     for text in ("Leerstand in Harburg", "Lärm in Schleiz", "der Fachdienst", "Baumsensoren", "im Bürgerbüro",
-                 "Füllstandssensoren", "Empfiehl mir etwas"):
+                 "Füllstandssensoren", "Empfiehl mir etwas", "wie wir das reinbringen"):
         assert speller.corrections(text) == [], text
     assert speller.corrections("Wasserstof im Gewerbgebiet") == [("Wasserstof", "Wasserstoff"),
                                                                 ("Gewerbgebiet", "Gewerbegebiet")]
