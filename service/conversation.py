@@ -918,6 +918,10 @@ class Conversation:
         }
         if kind in ("space_type", "theme") and t.turn.refines:  # "eher die Datenseite, also LoRaWAN und Messwerte"
             changes[kind]["challenge"] = self._refined(state.challenge, request.message.strip())
+        if kind == "refine" and municipality_preference(request.message).size_classes:
+            # "gibt es sowas auch in kleineren Gemeinden unter 10.000 Einwohnern?": the size is kept with what the
+            # planner said about the place, so solutions from towns of that size come first (the words alone did not)
+            changes[kind]["context"] = self._context(state.context, request.message.strip())
         return state.model_copy(update=changes[kind]) if kind in changes else state
 
     def _search_turn(self, t: _TurnInput) -> ChatResponse:
@@ -940,7 +944,8 @@ class Conversation:
         ask = self._should_ask_space_type(state, result, t.spaces, t.request)
         state = state.model_copy(update={"shown": shown, "asked_space_type": state.asked_space_type or ask, "focus": None})
         template = "ask_space_type" if ask else RESULT_TEMPLATES.get(kind, "answer")
-        return self._respond(presenter, state, template, items, result=result, notes=t.notes,
+        notes = t.notes | {"preferred": state.context != t.state.context and kind == "refine"}
+        return self._respond(presenter, state, template, items, result=result, notes=notes,
                              suggestions=presenter.result_suggestions(state, ask))
 
     _HANDLERS: dict[str, Callable[[Conversation, _TurnInput], ChatResponse]] = {

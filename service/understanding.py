@@ -223,9 +223,15 @@ _LAND_NAMES = {
 _INHABITANTS = re.compile(r"(\d{1,3}(?:[.,\s]\d{3})+|\d+)\s*(tausend|000)?\s*(?:einwohner|einwohnerinnen|ew\b|inhabitants|"
                           r"people|menschen|residents)", re.I)
 _THOUSANDS = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:tsd\.?|tausend|k)\s*(?:einwohner|ew\b|inhabitants|menschen)?", re.I)
+# "unter 30.000 Einwohnern", "bis 50k", "über 100.000": a bound, so every size class on that side of it fits.
+_UP_TO = re.compile(r"\b(unter|bis( zu)?|weniger als|höchstens|maximal|max\.?|kleiner als|under|below|up to|less than|"
+                    r"fewer than)\W*$", re.I)
+_FROM = re.compile(r"\b(über|mehr als|ab|mindestens|größer als|over|above|more than|at least)\W*$", re.I)
+_CLASS_BOUNDS = (("kleinstadt", 0, 20_000), ("mittelstadt", 20_000, 100_000), ("grossstadt", 100_000, 10**9))
 _SIZE_WORDS = (
     ("region", re.compile(r"\b(land)?kreis|\bregion\b|\bcounty\b|\bdistrict\b", re.I)),
-    ("kleinstadt", re.compile(r"\b(kleinstadt|gemeinde|dorf|ländlich|laendlich|kleine stadt|village|small town|rural)", re.I)),
+    ("kleinstadt", re.compile(r"\b(kleinstadt|gemeinde|dorf|ländlich|laendlich|kleine stadt|village|small town|rural|"
+                              r"kleiner\w* (kommunen|städte|gemeinden|orte)|small(er)? (municipalit|towns))", re.I)),
     ("mittelstadt", re.compile(r"\b(mittelstadt|mittelgroße stadt|mid-sized|medium-sized)", re.I)),
     ("grossstadt", re.compile(r"\b(großstadt|grossstadt|metropole|big city|large city)", re.I)),
 )
@@ -233,33 +239,50 @@ _SIZE_WORDS = (
 
 @dataclass(frozen=True)
 class Preference:
-    """The Land and size class a planner's municipality has, as far as they said so."""
+    """The Land and size classes a planner's municipality has (or the municipalities they look for), as far as they
+    said so: one class for "wir sind 8000 Einwohner", several for a bound ("Städte unter 50.000 Einwohnern")."""
 
     land: str | None = None
-    size_class: str | None = None
+    size_classes: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.land or self.size_class)
+        return bool(self.land or self.size_classes)
 
     def fit(self, record: Any) -> int:
         """How many of the two a record shares (0–2)."""
         return int(bool(self.land) and self.land in laender_of(record["state"])) + \
-            int(bool(self.size_class) and record.get("size_class") == self.size_class)
+            int(record.get("size_class") in self.size_classes)
+
+
+def _classes_for(number: int, before: str) -> tuple[str, ...]:
+    """The size classes ``number`` inhabitants mean, or (after "unter", "über", …) all classes on that side of it."""
+    if _UP_TO.search(before):
+        return tuple(name for name, low, _ in _CLASS_BOUNDS if low < number)
+    if _FROM.search(before):
+        return tuple(name for name, _, high in _CLASS_BOUNDS if high > number)
+    return (size_class(number),)
+
+
+def _last(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    return next(reversed(list(pattern.finditer(text))), None)
 
 
 def municipality_preference(text: str) -> Preference:
-    """Land and size class from what a planner said about their municipality (numbers win over words)."""
+    """Land and size classes from what a planner said about their municipality (numbers win over words, the last
+    number over earlier ones)."""
     low = text.casefold()
     land = next((name for name, words in _LAND_NAMES.items()
                  if any(re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", low) for w in words)), None)
-    klass = None
-    if match := _INHABITANTS.search(text):
+    classes: tuple[str, ...] = ()
+    # The last number counts: the context adds each statement at its end ("… unter 10.000 Einwohnern? bitte nur
+    # Städte unter 50.000 Einwohnern").
+    if match := _last(_INHABITANTS, text):
         number = int(re.sub(r"[.,\s]", "", match.group(1))) * (1000 if match.group(2) and match.group(2).lower() == "tausend" else 1)
-        klass = size_class(number)
-    elif match := _THOUSANDS.search(text):
-        klass = size_class(int(float(match.group(1).replace(",", ".")) * 1000))
+        classes = _classes_for(number, text[:match.start()])
+    elif match := _last(_THOUSANDS, text):
+        classes = _classes_for(int(float(match.group(1).replace(",", ".")) * 1000), text[:match.start()])
     else:
-        klass = next((name for name, pattern in _SIZE_WORDS if pattern.search(text)), None)
-    if klass != "region" and re.search(r"\b(land)?kreis\b|\bcounty\b", low):
-        klass = "region"
-    return Preference(land, klass)
+        classes = next(((name,) for name, pattern in _SIZE_WORDS if pattern.search(text)), ())
+    if classes != ("region",) and re.search(r"\b(land)?kreis\b|\bcounty\b", low):
+        classes = ("region",)
+    return Preference(land, classes)

@@ -248,10 +248,10 @@ def test_every_template_renders(language: str) -> None:
 
     context = {
         "items": [item], "state": ConversationState(challenge="c", shown=["x"]), "result": None,
-        "notes": {"stale": True, "other_language": True}, "record": record, "number": 1, "labels": labels_,
+        "notes": {"stale": True, "other_language": True, "preferred": True}, "record": record, "number": 1, "labels": labels_,
         "label": lambda kind, slug: slug, "space_type_label": "Quartier", "theme_labels": ["Energie"], "status_labels": ["In Umsetzung"],
         "all_themes": ["Energie"], "matched_challenge": "Herausforderung", "space_type": "quartier",
-        "municipality": Preference(land="Bayern", size_class="kleinstadt"),
+        "municipality": Preference(land="Bayern", size_classes=("kleinstadt", "mittelstadt")),
         "space_type_labels": ["Quartier"], "status_label": "In Umsetzung", "is_mpsc": True,
         "program_of": lambda record: f"{record['program']} (Detail)", "program": "Modellprojekt Smart Cities",
         "entries": [{"number": 1, "record": record, "program": "MPSC 2019", "is_mpsc": True, "costs": ["Es kostete 5 Euro."],
@@ -292,6 +292,24 @@ def test_error_messages_are_worded_in_prompts() -> None:
     used = set(re.findall(r'(?:ValueError|Error)\("([a-z_]+)"', code)) | set(re.findall(r'text\(request, "([a-z_0-9]+)"', code))
     assert used and used <= set(catalogue), used - set(catalogue)
     assert {"status_404", "status_405", "status_500", "status_other"} <= set(catalogue)
+
+
+def test_a_size_wish_in_a_refinement_puts_towns_of_that_size_first(chat: Chat) -> None:
+    """"gibt es sowas auch in kleineren Gemeinden?" refines the topic and, like "wir sind 8000 Einwohner", puts
+    solutions from towns of that size first among the best matches, and says so (the words alone moved nothing)."""
+    def sizes(body: dict[str, Any]) -> list[str]:
+        return [chat.client.get(f"/api/solutions/{i}").json()["size_class"] for i in ids(body)]
+
+    first = chat.say("Unsere Schulwegsicherheit ist schlecht, Eltern fahren alle mit dem Auto bis vors Schultor")
+    wish = chat.say("gibt es sowas auch in kleineren Gemeinden unter 10.000 Einwohnern?")
+    assert wish["turn"] == "refine" and "kleineren Gemeinden" in chat.state["context"]  # type: ignore[index]
+    assert "Lösungen aus Kleinstädten und Gemeinden (unter 20.000 Einwohner) stelle ich" in wish["message"]
+    assert sizes(wish).count("kleinstadt") > sizes(first).count("kleinstadt")
+    assert sizes(wish)[0] == "kleinstadt"
+    # a bound keeps every size class on its side: towns under 50,000 are small and medium-sized towns
+    bound = chat.say("bitte nur Städte unter 50.000 Einwohnern")
+    assert "Kleinstädten und Gemeinden (unter 20.000 Einwohner) und Mittelstädten" in bound["message"]
+    assert "grossstadt" not in sizes(bound)[:3]
 
 
 # Follow-ups as planners phrase them (issue 13): the learned turn classifier and references to shown results.
