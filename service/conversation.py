@@ -43,7 +43,8 @@ _SIMILAR = (r"(ähnlich\w*|vergleichbar\w*|similar|(?<!would )(?<!'d )(?<!i )lik
             r"(mehr|andere|weitere)( projekte| beispiele| lösungen| sachen| ansätze| solche\w*( \w+)?)? (so )?wie (das|die|der|den|dem|nummer|nr)|"
             r"von der (sorte|art)|in (dem|diesem|dem gleichen|dem selben) stil|im (gleichen |selben )?stil|in that style|"
             r"(städte|kommunen|gemeinden|orte)( \w+)? (was|etwas) wie|"
-            r"so ?was wie|so etwas wie|comparable|alike|nach dem vorbild|modell?ed on)")
+            r"so ?was wie|so etwas wie|comparable|alike|nach dem vorbild|modell?ed on|"
+            r"(so ?was|so etwas|das|davon) (auch |noch )*(öfter|mehrmals|woanders|anderswo|elsewhere))")
 SIMILAR_WORD = re.compile(rf"\b{_SIMILAR}\b")
 _NUM = "|".join(sorted(ORDINALS, key=len, reverse=True))
 MAX_RESET_WORDS = 10
@@ -71,8 +72,8 @@ RESET_ANYWHERE = re.compile(r"\b(neu anfangen|von vorn\w*|neustart|start (over|a
 # "the seventh one please", "first one pls", "die dritte bitte": a result by its ordinal alone
 ORDINAL_ALONE = re.compile(rf"^\W*(und\s+)?(the|die|der|das|den|zur|zum)?\s*({_NUM}|[1-9]\d{{0,{len(str(MAX_SHOWN)) - 1}}})(\s+(one|eine?|lösung|solution))?"
                            rf"\W*(bitte|please|pls|plz)?\W*$")
-# "Die zweite davon, wie wird die betrieben …?", "the third one: who runs it?"
-ORDINAL_START = re.compile(rf"^\W*(und\s+|and\s+)?(the|die|der|das|den|zur|zum)\s+({_NUM})(\s+(one|lösung|solution|davon|of them))?\s*[,:;–-]")
+# "Die zweite davon, wie wird die betrieben …?", "the third one: who runs it?", "das zweite da, gibt's sowas öfter?"
+ORDINAL_START = re.compile(rf"^\W*(und\s+|and\s+)?(the|die|der|das|den|zur|zum)\s+({_NUM})(\s+(one|lösung|solution|davon|da|dort|of them|there))?\s*[,:;–-]")
 # "the one from Darmstadt?", "die aus Hannover": a shown result by its place alone
 ONE_FROM = re.compile(r"^\W*(und\s+)?(the one|die|das|der|den|dem)\s+(from|in|aus)\s+\S+(\s+\S+)?\W*$")
 # "bitte nur Thema Verwaltung", "schwerpunkt soziales und teilhabe", "beschränk das aufs Thema Sicherheit"
@@ -87,7 +88,8 @@ FACET_MARKER = re.compile(r"\b(auch|eher|lieber|speziell|spezifisch|insbesondere
                           r"darunter|gilt|gelten|bezogen|fokus\w*|konzentrier\w*|beschränk\w*|eingrenz\w*|einschränk\w*|"
                           r"bevorzugt|am liebsten|projekte|beispiele|lösungen|also|too|rather|instead|specifically|especially|"
                           r"mainly|only|just|focus\w*|narrow\w*|restrict\w*|what about|how about|examples?|projects|"
-                          r"solutions|prefer\w*|richtung|direction)\b|" + THEME_WORD.pattern)
+                          r"solutions|prefer\w*|richtung|direction|von denen|von diesen|of these|of those|of them)\b|"
+                          + THEME_WORD.pattern)
 # Words that ask for a filter rather than say what the topic is ("können Sie das bitte auf Gewerbegebiete eingrenzen?").
 FILTER_WORDS = frozenset("""
     thema themen themenfeld schwerpunkt bereich fokus richtung seite ecke teil sachen dinge ansätze projekte beispiele

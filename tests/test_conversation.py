@@ -442,6 +442,25 @@ def test_asking_what_a_named_result_is_opens_its_details() -> None:
     assert classify("was ist dieser Lärmomat?", running, [], [], None, (1, 2)).kind != "details"  # two could be meant
 
 
+def test_an_ordinal_with_da_and_a_question_for_more_of_its_kind_asks_for_similar_ones() -> None:
+    from service.conversation import Turn, classify
+    from service.schemas import ConversationState
+
+    running = ConversationState(challenge="Leerstand in der Fußgängerzone", shown=["a", "b", "c", "d", "e"])
+    assert classify("das zweite da, gibt's sowas noch öfter?", running, [], []) == Turn("similar", 2)
+    assert classify("die dritte, gibt es das auch woanders?", running, [], []) == Turn("similar", 3)
+    assert classify("Nummer 4, gibts das noch öfter?", running, [], []) == Turn("similar", 4)
+    assert classify("das zweite da, wie funktioniert das?", running, [], []) == Turn("details", 2)
+
+
+def test_which_of_these_lie_in_a_space_type_filters_to_it(chat: Chat) -> None:
+    chat.say("In unserer Fußgängerzone stehen immer mehr Läden leer.")
+    business = chat.say("Welche von denen liegen wirklich in Gewerbegebieten?")
+    assert business["turn"] == "space_type" and chat.state["space_type"] == "gewerbegebiet"  # type: ignore[index]
+    assert chat.state["challenge"].startswith("In unserer Fußgängerzone")  # type: ignore[index]
+    assert business["results"] and all("gewerbegebiet" in r["space_types"] for r in business["results"])
+
+
 def test_records_are_named_by_their_rare_words_only() -> None:
     from service.conversation import RecordNames
 
