@@ -215,11 +215,13 @@ def load_overrides(corpus_dir: Path) -> dict[str, list[str]]:
     return {str(k): [str(v) for v in values] for k, values in data.items()}
 
 
+# The size classes of municipalities by inhabitants: (class, from, below); a Großstadt has 100,000 or more.
+SIZE_BOUNDS = (("kleinstadt", 0, 20_000), ("mittelstadt", 20_000, 100_000), ("grossstadt", 100_000, 10**9))
+
+
 def size_class(population: int) -> str:
     """The size class of a municipality with this many inhabitants."""
-    if population < 20_000:
-        return "kleinstadt"
-    return "mittelstadt" if population <= 100_000 else "grossstadt"
+    return next((name for name, _, below in SIZE_BOUNDS if population < below), "grossstadt")
 
 
 def place_record(municipality: str, state: str, gazetteer: Gazetteer, overrides: dict[str, list[str]]) -> Placement:

@@ -14,7 +14,7 @@ from typing import Any
 
 from rapidfuzz.distance import DamerauLevenshtein
 
-from indexer.places import laender_of, size_class
+from indexer.places import SIZE_BOUNDS, laender_of, size_class
 from indexer.text import fold, strip_accents
 
 TOKEN = re.compile(r"[a-z0-9]+")
@@ -227,7 +227,6 @@ _THOUSANDS = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:tsd\.?|tausend|k)\s*(?:einwohne
 _UP_TO = re.compile(r"\b(unter|bis( zu)?|weniger als|höchstens|maximal|max\.?|kleiner als|under|below|up to|less than|"
                     r"fewer than)\W*$", re.I)
 _FROM = re.compile(r"\b(über|mehr als|ab|mindestens|größer als|over|above|more than|at least)\W*$", re.I)
-_CLASS_BOUNDS = (("kleinstadt", 0, 20_000), ("mittelstadt", 20_000, 100_000), ("grossstadt", 100_000, 10**9))
 _SIZE_WORDS = (
     ("region", re.compile(r"\b(land)?kreis|\bregion\b|\bcounty\b|\bdistrict\b", re.I)),
     ("kleinstadt", re.compile(r"\b(kleinstadt|gemeinde|dorf|ländlich|laendlich|kleine stadt|village|small town|rural|"
@@ -257,9 +256,9 @@ class Preference:
 def _classes_for(number: int, before: str) -> tuple[str, ...]:
     """The size classes ``number`` inhabitants mean, or (after "unter", "über", …) all classes on that side of it."""
     if _UP_TO.search(before):
-        return tuple(name for name, low, _ in _CLASS_BOUNDS if low < number)
+        return tuple(name for name, low, _ in SIZE_BOUNDS if low < number)
     if _FROM.search(before):
-        return tuple(name for name, _, high in _CLASS_BOUNDS if high > number)
+        return tuple(name for name, _, below in SIZE_BOUNDS if below > number)
     return (size_class(number),)
 
 
