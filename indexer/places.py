@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 # Size classes as in the Wissensspeicher's Steckbrief (inhabitants of the municipality).
 SIZE_CLASSES = {
     "kleinstadt": "Kleinstadt oder Gemeinde (unter 20.000 Einwohner)",
-    "mittelstadt": "Mittelstadt (20.000 bis 100.000 Einwohner)",
-    "grossstadt": "Großstadt (über 100.000 Einwohner)",
+    "mittelstadt": "Mittelstadt (20.000 bis unter 100.000 Einwohner)",
+    "grossstadt": "Großstadt (ab 100.000 Einwohner)",
     "region": "Landkreis oder Region",
 }
 SIZE_SHORT = {"kleinstadt": "Kleinstadt", "mittelstadt": "Mittelstadt", "grossstadt": "Großstadt", "region": "Landkreis/Region"}

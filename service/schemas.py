@@ -34,7 +34,7 @@ class Filters(BaseModel):
     status: list[Status] = Field(default_factory=list, max_length=5)
     land: Land | None = Field(None, description="Only solutions from this Land.")
     size_class: SizeClass | None = Field(None, description="Only solutions from municipalities of this size class "
-                                         "(kleinstadt < 20,000 inhabitants, mittelstadt to 100,000, grossstadt, region).")
+                                         "(kleinstadt < 20,000 inhabitants, mittelstadt under 100,000, grossstadt, region).")
 
 
 class SearchRequest(Filters):

@@ -45,7 +45,7 @@ def test_map_filters_match_the_records_fields(atlas_client: TestClient) -> None:
 def test_solution_page_and_locator(atlas_client: TestClient) -> None:
     page = atlas_client.get("/loesung/ulm-besuchertrend-innenstadt")
     assert page.status_code == 200
-    assert "<h1>Besuchertrend in der Innenstadt" in page.text and "Großstadt (über 100.000 Einwohner)" in page.text
+    assert "<h1>Besuchertrend in der Innenstadt" in page.text and "Großstadt (ab 100.000 Einwohner)" in page.text
     assert 'role="img" aria-label="Lage: Ulm (Baden-Württemberg)"' in page.text
     svg = atlas_client.get("/loesung/ulm-besuchertrend-innenstadt/karte.svg")
     assert svg.headers["content-type"].startswith("image/svg+xml")
