@@ -948,7 +948,7 @@ class Conversation:
         template = "ask_space_type" if ask else RESULT_TEMPLATES.get(kind, "answer")
         notes = t.notes | {"preferred": state.context != t.state.context and kind == "refine"}
         return self._respond(presenter, state, template, items, result=result, notes=notes,
-                             suggestions=presenter.result_suggestions(state, ask))
+                             said=t.request.message.strip(), suggestions=presenter.result_suggestions(state, ask))
 
     _HANDLERS: dict[str, Callable[[Conversation, _TurnInput], ChatResponse]] = {
         "no_topic": _no_topic, "greeting": _canned, "thanks": _canned, "help": _canned, "empty": _canned,

@@ -248,7 +248,7 @@ def test_every_template_renders(language: str) -> None:
 
     context = {
         "items": [item], "state": ConversationState(challenge="c", shown=["x"]), "result": None,
-        "notes": {"stale": True, "other_language": True, "preferred": True}, "record": record, "number": 1, "labels": labels_,
+        "notes": {"stale": True, "other_language": True, "preferred": True}, "said": "Wir sind 8000.", "record": record, "number": 1, "labels": labels_,
         "label": lambda kind, slug: slug, "space_type_label": "Quartier", "theme_labels": ["Energie"], "status_labels": ["In Umsetzung"],
         "all_themes": ["Energie"], "matched_challenge": "Herausforderung", "space_type": "quartier",
         "municipality": Preference(land="Bayern", size_classes=("kleinstadt", "mittelstadt")),
@@ -606,6 +606,16 @@ def test_a_land_in_a_short_follow_up_is_context_about_the_place() -> None:
     for message in ("Wir haben mehr als 20 Leerstände in 12 Straßen.", "Bei uns fahren die Leute mehr als 30 km zum Arzt."):
         assert classify(message, running, [], []).kind == "new", message
         assert classify(message, ConversationState(), [], []).kind == "new", message
+
+
+def test_a_question_about_a_land_is_not_quoted_back_as_a_statement(chat: Chat) -> None:
+    chat.say("Unsere Senioren vereinsamen, seit der Treffpunkt im Ort geschlossen hat.")
+    bavaria = chat.say("haben Sie auch was aus Bayern?")
+    assert bavaria["turn"] == "context" and bavaria["message"].startswith("Gern. Lösungen aus Bayern stelle ich")
+    assert "berücksichtige" not in bavaria["message"]
+    town = chat.say("wir sind eine Gemeinde mit 8000 Einwohnern")
+    assert town["message"].startswith("Danke, das berücksichtige ich: „wir sind eine Gemeinde mit 8000 Einwohnern“.")
+    assert "aus Kleinstädten und Gemeinden (unter 20.000 Einwohner) und aus Bayern" in town["message"]  # both kept
 
 
 def test_a_town_with_a_few_records_names_the_one_nearest_the_topic(chat: Chat) -> None:
