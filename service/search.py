@@ -43,6 +43,9 @@ class Ranking:
     w_lexical: float = 0.1
     w_space: float = 0.02
     min_on_topic: float = 0.2  # refuse when the index's domain detector gives P(planning question) below this
+    # A solution moves ahead for fitting the planner's municipality only if it scores within this of the best match:
+    # of the dev split's top-ten hits this close to the best, 49–82 % are relevant, of those further off 25–37 %.
+    prefer_margin: float = 0.125
 
 
 @dataclass(frozen=True)
@@ -172,7 +175,9 @@ class Searcher:
         """Top ``limit`` records for ``query``; facets filter, detected space types re-rank.
 
         ``prefer`` (what the planner said about their municipality) moves solutions from a fitting Land or size class
-        ahead among the best ``2 × limit`` matches, without letting in anything that ranks lower. ``depth`` keeps the
+        ahead among the best ``2 × limit`` matches that score within ``prefer_margin`` of the best, without letting in
+        anything that ranks lower or fits the question much less ("Schulweg" solutions from big cities are not pushed
+        out by a small town's shuttle bus). ``depth`` keeps the
         filters to the best ``depth`` matches of the question ("welche davon sind verstetigt?" means: of these).
         """
         detected = self.understanding.detect_space_types(query)
@@ -201,8 +206,10 @@ class Searcher:
             hits.append(Hit(record, float(fused[row]), phrase, phrase_score))
             if len(hits) >= (2 * limit if prefer else limit):
                 break
-        if prefer:
-            hits = sorted(hits, key=lambda h: -prefer.fit(h.record))[:limit]  # stable: rank order within equal fit
+        if prefer and hits:
+            close = hits[0].score - self.ranking.prefer_margin
+            # stable: the close ones that fit first, by fit; then all others in rank order
+            hits = sorted(hits, key=lambda h: -prefer.fit(h.record) if h.score >= close else 0)[:limit]
         return SearchResult(query, hits, space_type, detected, no_match=False, corrections=self.respell.corrections(query))
 
     def hit_for(self, solution_id: str, query: str) -> Hit:
