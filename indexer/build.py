@@ -28,6 +28,10 @@ class CorpusInvalidError(Exception):
         self.problems = problems
 
 
+# "-3": vectors cached before index format 3 may come from another tuned model's weights; they are never read.
+VECTORS_FILE = "vectors-3.sqlite3"
+
+
 class VectorCache:
     """Vectors per text, kept in the model cache (SQLite), so a publish embeds only the texts that changed.
 
@@ -36,8 +40,7 @@ class VectorCache:
 
     def __init__(self, embedder: Embedder) -> None:
         self.embedder = embedder
-        # "-3": vectors cached before format 3 may come from another tuned model's weights; they are never read.
-        self.path = embedder.cache_dir / "vectors-3.sqlite3"
+        self.path = embedder.cache_dir / VECTORS_FILE
         self.encoded = 0  # texts that were not cached and went through the model
 
     def _key(self, prefix: str, text: str) -> str:

