@@ -128,6 +128,13 @@ def survey(cache_dir: Path, index_roots: Iterable[Path], min_age: dt.timedelta =
     return entries
 
 
+def unused_models(cache_dir: Path, index_root: Path) -> list[Entry]:
+    """The tuned models in the cache that no build of ``index_root`` was made with, whatever their age (for a hint
+    after ``atlas index``: another index folder may still use them, so nothing is removed here)."""
+    return [e for e in survey(cache_dir, [index_root], min_age=dt.timedelta(0))
+            if not e.keep and e.path.parent.name == "models" and e.path.name.startswith("tuned-")]
+
+
 def _model(path: Path, kept: dict[str, str]) -> tuple[bool, str]:
     """Whether a folder under models/ stays, and why."""
     if path.name in kept:

@@ -230,6 +230,17 @@ def index(corpus_dir: Path | None, index_dir: Path | None, if_changed: bool, ret
     m = result.manifest
     click.echo(f"Index veröffentlicht: {result.path} ({m.count} Lösungen, Modell {m.model}, {m.dimension} Dimensionen, "
                f"{result.encoded} Texte neu eingebettet).")
+    from indexer.cache import CacheError, unused_models
+
+    try:
+        unused = unused_models(settings.cache_dir, settings.index_dir)
+    except (CacheError, OSError):  # only a hint: the build is published either way
+        unused = []
+    if unused:
+        models = "ein angepasstes Modell, das" if len(unused) == 1 else f"{len(unused)} angepasste Modelle, die"
+        click.echo(f"Hinweis: Im Cache liegen {models} kein Build dieses Index nutzt "
+                   f"({_bytes(sum(e.size for e in unused))}); 'atlas cache prune' räumt auf (jeden weiteren Indexordner, "
+                   "der den Cache nutzt, mit --index angeben).", err=True)
 
 
 @main.command()

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from indexer.artifact import Manifest
 from indexer.build import VECTORS_FILE, BuildResult
+from indexer.cache import unused_models
 from indexer.compounds import table_dir
 from indexer.embedding import BUNDLED_MODEL, Embedder, bundled_model_dir
 from service.cli import main
@@ -113,6 +114,11 @@ def test_prune_removes_only_what_no_build_of_the_index_needs(layout: tuple[Path,
     assert {name for name, path in paths.items() if path.exists() or path.is_symlink()} == KEPT, result.output
     assert (paths["live variant"] / "modules.json").is_file()  # its link still leads to the live model
     assert "freigegeben" in result.output
+
+
+def test_the_hint_after_indexing_counts_tuned_models_no_build_uses(layout: tuple[Path, Path, dict[str, Path]]) -> None:
+    cache, root, paths = layout
+    assert sorted(e.path for e in unused_models(cache, root)) == [paths["unused"], paths["fresh"]]
 
 
 def test_prune_keeps_every_model_when_younger_than_the_minimum_age(layout: tuple[Path, Path, dict[str, Path]],
