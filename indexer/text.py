@@ -216,7 +216,9 @@ class Speller:
     not "Wachdienst") or the corpus word one typo away is another form of it ("Bürgerbüro", "Empfiehl"). Otherwise,
     in this order: the corpus word or lexicon word it is with umlauts written out ("guenstig" → "günstig"); for a word
     of at least ``MIN_RESPELLED`` letters, the corpus word one typo away (letter wrong, missing, extra or two swapped:
-    "Statteil" → "Stadtteil"). Anything else stays as typed.
+    "Statteil" → "Stadtteil"); for a compound of at least ``MIN_COMPOUND`` letters the corpus lacks, a German word
+    joined to a part one typo away from a corpus word ("Nachbarbetireb" → "Nachbarbetrieb"), unless the compound is
+    German words as typed at some other split ("Hausärztemangel"). Anything else stays as typed.
 
     A word typed all in lower case is written as the corpus writes it inside a sentence ("leerstand innenstadt öpnv"
     → "Leerstand Innenstadt ÖPNV", see ``cased_forms``), unless the question reads English: the model is
@@ -265,14 +267,42 @@ class Speller:
         """Whether ``word`` splits into German words the corpus or the lexicon has, a linking "s" allowed
         ("Fachdienst", "Füllstandssensoren"), or is a German word after a colloquial prefix ("reinbringen"); English
         words and place names do not count as parts ("Sensor-teat")."""
-        def german(part: str) -> bool:
-            return part in self._words or part in self._german
-
-        if any(word.startswith(p) and len(word) - len(p) >= MIN_PART and german(word[len(p):])
+        if any(word.startswith(p) and len(word) - len(p) >= MIN_PART and self._is_german(word[len(p):])
                for p in COLLOQUIAL_PREFIXES):
             return True
         parts = split_compound(word)
-        return bool(parts) and all(german(p) or (p.endswith("s") and german(p[:-1])) for p in parts)
+        return bool(parts) and all(self._is_german(p) for p in parts)
+
+    def _is_german(self, part: str) -> bool:
+        """A German word of the corpus or the lexicon, a linking "s" allowed."""
+        return any(p in self._words or p in self._german for p in (part, *([part[:-1]] if part.endswith("s") else [])))
+
+    def _breaks_into_german(self, word: str) -> bool:
+        """Whether ``word`` is German words of at least ``MIN_PART`` letters one after the other, at any split points
+        (CharSplit proposes one split only, and "Hausärztemangel" is not "Hausärztem" + "angel")."""
+        ends = [True] + [False] * len(word)  # ends[j]: word[:j] is such a sequence
+        for j in range(MIN_PART, len(word) + 1):
+            ends[j] = any(ends[i] and self._is_german(word[i:j]) for i in range(0, j - MIN_PART + 1))
+        return ends[-1]
+
+    def _respelled_compound(self, word: str) -> str | None:
+        """A compound the corpus lacks, with one part mistyped: a German word and, before or after it, a corpus word one
+        typo away ("Nachbarbetireb" → "nachbarbetrieb"); None unless exactly one such reading exists."""
+        if self._breaks_into_german(word):  # "Hausärztemangel", "Sperrmüllecken": spelled right
+            return None
+        readings = set()
+        for i in range(MIN_PART, len(word) - MIN_PART + 1):
+            head, tail = word[:i], word[i:]
+            for known, typo in ((head, tail), (tail, head)):
+                if len(typo) < MIN_RESPELLED or not self._is_german(known) or self._is_german(typo):
+                    continue
+                folded = fold(typo)
+                match = process.extractOne(folded, self._folded, scorer=distance.DamerauLevenshtein.distance,
+                                           score_cutoff=1)
+                if match and not _inflected(folded, match[0]):
+                    part = self._by_folded[match[0]].lower()
+                    readings.add(head + part if known is head else part + tail)
+        return readings.pop() if len(readings) == 1 else None
 
     def _reading(self, typed: str, cased: bool) -> str:
         word = typed.lower()
@@ -285,6 +315,8 @@ class Speller:
                 match = process.extractOne(folded, self._folded, scorer=distance.DamerauLevenshtein.distance,
                                            score_cutoff=1)
                 better = self._by_folded[match[0]] if match and not _inflected(folded, match[0]) else None
+                if better is None and len(word) >= MIN_COMPOUND:
+                    better = self._respelled_compound(word)
         if better is None:
             return typed
         if typed.islower():

@@ -116,6 +116,20 @@ def test_speller_leaves_place_names_compounds_of_known_words_and_other_word_form
                                                                 ("Statteil", "Stadtteil")]
 
 
+def test_speller_respells_a_mistyped_part_of_a_compound_the_corpus_lacks() -> None:
+    """A compound no record has, with one part a typo away from a corpus word, is read with that word (before or after
+    the German word it is joined to); a compound that is German words at any split points stays as typed, though one
+    of its other splits is a typo away from a corpus word ("Hausärztem" + "angel")."""
+    texts = RECORDS + ["Ein Rollstuhl im Betrieb", "Die Hausärzten fehlen",
+                       "Industriebrache und Revitalisierung", "Sperrmüll im Park"]
+    speller = Speller(texts, set(analyze(" ".join(texts))))
+    assert speller("Abwärme vom Werksbetireb") == "Abwärme vom Werksbetrieb"
+    assert speller("Rollstulfahrer") == "Rollstuhlfahrer" and speller("Rolstuhlfahrer") == "Rollstuhlfahrer"
+    for text in ("Hausärztemangel", "Sperrmüllecken", "Wohnstadtteil",
+                 "Industriebrachenrevitalisierung"):
+        assert speller.corrections(text) == [], text
+
+
 def test_the_place_name_list_is_what_its_script_makes_from_the_gazetteer() -> None:
     from scripts.place_names import TARGET, render
 
