@@ -32,6 +32,7 @@ SPLIT_THRESHOLD = -0.65
 MIN_CORRECTED = 5  # shorter unknown terms are left alone: too many neighbours one edit away
 MIN_RESPELLED = 7  # a question's unknown word this long may be respelled as a corpus word one edit away
 SURFACE_WORD = re.compile(r"[^\W\d_]+")
+UMLAUT = re.compile("[äöüß]")
 STOPWORDS = frozenset(
     """aber alle allem allen aller alles als also am an andere anderen auch auf aus bei bin bis bisher bitte
     da damit dann das dass dem den denen der des die dies diese diesem diesen dieser dieses doch dort du durch
@@ -216,9 +217,10 @@ class Speller:
     not "Wachdienst") or the corpus word one typo away is another form of it ("Bürgerbüro", "Empfiehl"). Otherwise,
     in this order: the corpus word or lexicon word it is with umlauts written out ("guenstig" → "günstig"); for a word
     of at least ``MIN_RESPELLED`` letters, the corpus word one typo away (letter wrong, missing, extra or two swapped:
-    "Statteil" → "Stadtteil"); for a compound of at least ``MIN_COMPOUND`` letters the corpus lacks, a German word
-    joined to a part one typo away from a corpus word ("Nachbarbetireb" → "Nachbarbetrieb"), unless the compound is
-    German words as typed at some other split ("Hausärztemangel"). Anything else stays as typed.
+    "Statteil" → "Stadtteil", an umlaut one letter: "Untersttzer" → "Unterstützer"); for a compound of at least
+    ``MIN_COMPOUND`` letters the corpus lacks, a German word joined to a part one typo away from a corpus word
+    ("Nachbarbetireb" → "Nachbarbetrieb"), unless the compound is German words as typed at some other split
+    ("Hausärztemangel"). Anything else stays as typed.
 
     A word typed all in lower case is written as the corpus writes it inside a sentence ("leerstand innenstadt öpnv"
     → "Leerstand Innenstadt ÖPNV", see ``cased_forms``), unless the question reads English: the model is
@@ -233,6 +235,8 @@ class Speller:
         for word, _ in counts.most_common():  # the most frequent spelling wins a folded form
             self._by_folded.setdefault(fold(word), word)
         self._folded = list(self._by_folded)
+        self._lowered = [word for word, _ in counts.most_common()]
+        self._lowered_with_umlauts = [word for word in self._lowered if UMLAUT.search(word)]
         self._stems = stems
         self._german, self._english, self._places = lexicon("de"), lexicon("en"), place_words()
         self._cased = cased_forms(texts)
@@ -277,6 +281,19 @@ class Speller:
         """A German word of the corpus or the lexicon, a linking "s" allowed."""
         return any(p in self._words or p in self._german for p in (part, *([part[:-1]] if part.endswith("s") else [])))
 
+    def _one_typo_from(self, word: str) -> str | None:
+        """The corpus word (lower case) one typo away from a lower-case ``word``, not counting another ending: with
+        umlauts written out ("laerm" is "lärm"), else with umlauts as the single letters they are typed as (an umlaut
+        dropped, added or swapped is one typo, but two letters once written out: "Gltätesensoren", "Untersttzer")."""
+        folded = fold(word)
+        match = process.extractOne(folded, self._folded, scorer=distance.DamerauLevenshtein.distance, score_cutoff=1)
+        if match and not _inflected(folded, match[0]):
+            return self._by_folded[match[0]]
+        # Between two words without umlauts both distances are the same: then only words with umlauts can be nearer.
+        candidates = self._lowered if UMLAUT.search(word) else self._lowered_with_umlauts
+        match = process.extractOne(word, candidates, scorer=distance.DamerauLevenshtein.distance, score_cutoff=1)
+        return match[0] if match and not _inflected(word, match[0]) else None
+
     def _breaks_into_german(self, word: str) -> bool:
         """Whether ``word`` is German words of at least ``MIN_PART`` letters one after the other, at any split points
         (CharSplit proposes one split only, and "Hausärztemangel" is not "Hausärztem" + "angel")."""
@@ -296,11 +313,7 @@ class Speller:
             for known, typo in ((head, tail), (tail, head)):
                 if len(typo) < MIN_RESPELLED or not self._is_german(known) or self._is_german(typo):
                     continue
-                folded = fold(typo)
-                match = process.extractOne(folded, self._folded, scorer=distance.DamerauLevenshtein.distance,
-                                           score_cutoff=1)
-                if match and not _inflected(folded, match[0]):
-                    part = self._by_folded[match[0]].lower()
+                if part := self._one_typo_from(typo):
                     readings.add(head + part if known is head else part + tail)
         return readings.pop() if len(readings) == 1 else None
 
@@ -312,9 +325,7 @@ class Speller:
             better = self._by_folded.get(folded) or next((w for w in _umlauts_restored(word) if self._known(w)), None)
             if (better is None and len(word) >= MIN_RESPELLED and stem(word) not in self._stems
                     and not self._compound_of_known(word)):
-                match = process.extractOne(folded, self._folded, scorer=distance.DamerauLevenshtein.distance,
-                                           score_cutoff=1)
-                better = self._by_folded[match[0]] if match and not _inflected(folded, match[0]) else None
+                better = self._one_typo_from(word)
                 if better is None and len(word) >= MIN_COMPOUND:
                     better = self._respelled_compound(word)
         if better is None:

@@ -55,6 +55,8 @@ def test_speller_respells_mistyped_words_as_the_corpus_writes_them() -> None:
     assert speller("Laerm in der Innenstat, guenstig!") == "Lärm in der Innenstadt, günstig!"  # umlauts put back
     # Written-out umlauts of words the corpus does not have are put back from the general lexicon.
     assert speller("wie faengt man an, wenn es zu heiss ist") == "wie fängt man an, wenn es zu heiß ist"
+    # An umlaut dropped, added or swapped is one typo, though two letters apart with umlauts written out.
+    assert speller("Luftqualitt, Kinderbetreuüng, Luftqualiätt") == "Luftqualität, Kinderbetreuung, Luftqualität"
 
 
 def test_speller_leaves_right_words_alone() -> None:
