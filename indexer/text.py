@@ -310,11 +310,11 @@ class Speller:
         readings = set()
         for i in range(MIN_PART, len(word) - MIN_PART + 1):
             head, tail = word[:i], word[i:]
-            for known, typo in ((head, tail), (tail, head)):
+            for known, typo, typo_last in ((head, tail, True), (tail, head, False)):
                 if len(typo) < MIN_RESPELLED or not self._is_german(known) or self._is_german(typo):
                     continue
                 if part := self._one_typo_from(typo):
-                    readings.add(head + part if known is head else part + tail)
+                    readings.add(head + part if typo_last else part + tail)
         return readings.pop() if len(readings) == 1 else None
 
     def _reading(self, typed: str, cased: bool) -> str:
