@@ -33,6 +33,8 @@ MIN_CORRECTED = 5  # shorter unknown terms are left alone: too many neighbours o
 MIN_RESPELLED = 7  # a question's unknown word this long may be respelled as a corpus word one edit away
 SURFACE_WORD = re.compile(r"[^\W\d_]+")
 UMLAUT = re.compile("[äöüß]")
+# Words a planner puts in double quotes are meant as typed ("Search instead for" in web search): the speller leaves them.
+QUOTED = re.compile(r'"[^"\n]*"|„[^“”"\n]*[“”"]|“[^”\n]*”|»[^«\n]*«|«[^»\n]*»')
 STOPWORDS = frozenset(
     """aber alle allem allen aller alles als also am an andere anderen auch auf aus bei bin bis bisher bitte
     da damit dann das dass dem den denen der des die dies diese diesem diesen dieser dieses doch dort du durch
@@ -182,6 +184,11 @@ def cased_forms(texts: Iterable[str]) -> dict[str, str]:
     return cased
 
 
+def _quoted(text: str) -> set[int]:
+    """The positions of ``text`` inside double quotes of any kind („…“, "…", “…”, »…«)."""
+    return {i for match in QUOTED.finditer(text) for i in range(*match.span())}
+
+
 def _umlauts_restored(word: str) -> Iterable[str]:
     """``word`` with some of its written-out umlauts put back ("faengt" → "fängt", "heiss" → "heiß")."""
     spots = [(m.start(), m.group(0)) for m in re.finditer("ae|oe|ue|ss", word)]
@@ -220,7 +227,7 @@ class Speller:
     "Statteil" → "Stadtteil", an umlaut one letter: "Untersttzer" → "Unterstützer"); for a compound of at least
     ``MIN_COMPOUND`` letters the corpus lacks, a German word joined to a part one typo away from a corpus word
     ("Nachbarbetireb" → "Nachbarbetrieb"), unless the compound is German words as typed at some other split
-    ("Hausärztemangel"). Anything else stays as typed.
+    ("Hausärztemangel"). Anything else stays as typed, and so does every word in double quotes („Innenstat“).
 
     A word typed all in lower case is written as the corpus writes it inside a sentence ("leerstand innenstadt öpnv"
     → "Leerstand Innenstadt ÖPNV", see ``cased_forms``), unless the question reads English: the model is
@@ -245,15 +252,16 @@ class Speller:
         self._read = lru_cache(maxsize=MAX_READINGS)(self._reading)
 
     def __call__(self, text: str) -> str:
-        cased = self._cases(text)
-        return SURFACE_WORD.sub(lambda match: self._read(match.group(0), cased), text)
+        cased, quoted = self._cases(text), _quoted(text)
+        return SURFACE_WORD.sub(lambda m: m.group(0) if m.start() in quoted else self._read(m.group(0), cased), text)
 
     def corrections(self, text: str) -> list[tuple[str, str]]:
         """The words read as other words, (as typed, as read), once each; umlauts put back are not listed."""
         found: list[tuple[str, str]] = []
-        cased = self._cases(text)
-        for typed in SURFACE_WORD.findall(text):
-            read = self._read(typed, cased)
+        cased, quoted = self._cases(text), _quoted(text)
+        for match in SURFACE_WORD.finditer(text):
+            typed = match.group(0)
+            read = typed if match.start() in quoted else self._read(typed, cased)
             if fold(read) != fold(typed) and (typed, read) not in found:
                 found.append((typed, read))
         return found

@@ -105,6 +105,12 @@ def test_the_planner_is_told_which_mistyped_words_were_read_as_which(client: Tes
     assert "Laeden" not in first["message"]
     again = client.post("/api/chat", json={"message": "eher mit einer Online-Plattform", "state": first["state"]}).json()
     assert again["turn"] == "refine" and "gelesen" not in again["message"]  # said once, not on every refinement
+    # The note says how to keep a word as typed, and a word in quotes is kept (search and chat alike).
+    assert "Dann setzen Sie das Wort in Anführungszeichen." in first["message"]
+    quoted = client.post("/api/search", json={"query": "Leerstand in der „Innenstat“"}).json()
+    assert quoted["corrections"] == []
+    kept = client.post("/api/chat", json={"message": 'Leerstand in der "Innenstat", Laeden melden'}).json()
+    assert "gelesen" not in kept["message"]
 
 
 def test_untrusted_text_is_returned_as_data(client: TestClient) -> None:

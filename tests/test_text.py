@@ -89,6 +89,15 @@ def test_speller_names_the_words_it_read_as_others_once_each() -> None:
     assert speller.corrections("Lärm in der Innenstadt") == []
 
 
+def test_speller_keeps_words_in_double_quotes_as_typed() -> None:
+    """How a planner says "I meant it as I wrote it" (the chat's note tells them): any kind of double quotes."""
+    speller = _speller()
+    for text in ("„Kinderbetreung“", '"Kinderbetreung"', "“Kinderbetreung”", "»Kinderbetreung«", "«laerm»"):
+        assert speller(f"{text} im Statteil") == f"{text} im Stadtteil"
+        assert speller.corrections(f"{text} im Statteil") == [("Statteil", "Stadtteil")]
+    assert speller("geht's um Kinderbetreung?") == "geht's um Kinderbetreuung?"  # an apostrophe is no quote
+
+
 def test_speller_writes_lower_case_words_as_the_corpus_writes_them() -> None:
     """The model is case-sensitive (lower-case questions ranked worse and were refused more often): a noun or acronym
     typed in lower case is read as the corpus writes it inside a sentence. Words the corpus writes in lower case or
