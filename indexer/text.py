@@ -236,7 +236,13 @@ class Speller:
 
     def __init__(self, texts: Iterable[str], stems: set[str] | frozenset[str]) -> None:
         texts = list(texts)
-        counts = Counter(word.lower() for text in texts for word in SURFACE_WORD.findall(text))
+        forms = Counter(word for text in texts for word in SURFACE_WORD.findall(text))
+        counts: Counter[str] = Counter()
+        for form, count in forms.items():  # in the order words first occur: it breaks ties between corrections
+            counts[form.lower()] += count
+        self._spelled: dict[str, str] = {}  # lower case → the corpus's most frequent spelling ("lorawan" → "LoRaWAN")
+        for form, _ in forms.most_common():
+            self._spelled.setdefault(form.lower(), form)
         self._words = frozenset(counts)
         self._by_folded: dict[str, str] = {}
         for word, _ in counts.most_common():  # the most frequent spelling wins a folded form
@@ -342,4 +348,5 @@ class Speller:
             return self._cased.get(better, better) if cased else better
         if better == word:
             return typed
-        return better[:1].upper() + better[1:] if typed[:1].isupper() else better
+        spelled = self._spelled.get(better, better)  # "LoRaWNA" → "LoRaWAN", not "Lorawan": the model reads case
+        return spelled[:1].upper() + spelled[1:] if typed[:1].isupper() else spelled

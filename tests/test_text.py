@@ -89,6 +89,14 @@ def test_speller_names_the_words_it_read_as_others_once_each() -> None:
     assert speller.corrections("Lärm in der Innenstadt") == []
 
 
+def test_speller_writes_a_respelled_word_as_the_corpus_spells_it() -> None:
+    """Product names keep their inner capitals (the model reads case); a word that starts the question is capitalised."""
+    texts = RECORDS + ["Das BayernPortal und ein LoRaWAN für die Stadt", "günstige Lösungen"]
+    speller = Speller(texts, set(analyze(" ".join(texts))))
+    assert speller("Im BayernPotral per LoRaWNA") == "Im BayernPortal per LoRaWAN"
+    assert speller("Güsntige Angebote") == "Günstige Angebote"
+
+
 def test_speller_keeps_words_in_double_quotes_as_typed() -> None:
     """How a planner says "I meant it as I wrote it" (the chat's note tells them): any kind of double quotes."""
     speller = _speller()
