@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from indexer.build import build_index
 from indexer.corpus import load_corpus
-from indexer.embedding import BUNDLED_MODEL, Embedder, resolve_model_path
+from indexer.embedding import BUNDLED_MODEL, TUNED_PREFIX, Embedder, resolve_model_path
 from indexer.tune import TuneSettings, _batches, training_key, training_pairs, tune, variant
 from service.app import create_app
 from service.config import Settings
@@ -58,7 +58,7 @@ def test_tuning_is_deterministic_and_the_tuned_index_serves(tmp_path: Path) -> N
     capped = TuneSettings(max_steps=2)
     short = tune(base, BUNDLED_MODEL, records, tmp_path / "c", "query: ", "passage: ", capped, progress=False)
     assert json.loads((short / "atlas_tuning.json").read_text(encoding="utf-8"))["steps"] == 2
-    key = first.name.removeprefix("tuned-")
+    key = first.name.removeprefix(TUNED_PREFIX)
     embedder = Embedder(BUNDLED_MODEL, tmp_path / "a", tuned=key)
     result = build_index(load_corpus(FIXTURE), tmp_path / "index", embedder)
     assert result.manifest.tuned == key
