@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -117,3 +118,89 @@ def test_sign_in_edit_upload_publish_find_and_roll_back(driver: Any, workbench_u
     again = ask(driver, "Hochwasserwarnung mit Pegelsensoren")
     assert record["title"] not in again.text
     assert len(answers(driver)) >= 1
+
+
+@pytest.fixture
+def retuning_workbench(browser_ready: None, published: BuildResult, tmp_path: Path,
+                       monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A real HTTP server (uvicorn, in a thread of this process) with tuning on, and a short fine-tune (3 steps), so a
+    larger change is retuned in seconds instead of minutes."""
+    import functools
+    import threading
+
+    import uvicorn
+    from pydantic import SecretStr
+
+    import indexer.tune
+    from indexer.tune import TuneSettings
+    from service.app import create_app
+    from service.config import Settings
+    from tests.serving import free_port
+
+    monkeypatch.setattr(indexer.tune, "TuneSettings", functools.partial(TuneSettings, max_steps=3, max_seq_length=64))
+    background = indexer.tune.shipped_records()[:20]  # the detector embeds the background again with the new model
+    monkeypatch.setattr(indexer.tune, "shipped_records", lambda: background)
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(FIXTURES / "corpus", corpus)
+    shutil.copytree(published.path.parent.parent, index_dir, symlinks=True)
+    settings = Settings(index_dir=index_dir, corpus_dir=corpus, cache_dir=CACHE_DIR, admin_token=SecretStr(TOKEN),
+                        audit_log=tmp_path / "audit.jsonl", feedback_db=tmp_path / "feedback.sqlite3", tune=True)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(url + "/api/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)
+
+
+def test_the_publish_status_follows_the_retune_a_larger_change_starts(driver: Any, retuning_workbench: str) -> None:
+    """Two new records of twelve (more than RETUNE_SHARE): the publish goes live at once with the live model, then a
+    retune job fine-tunes the model on the new corpus and publishes again. The status says so and follows that job to
+    its own publish, instead of stopping at the first "Veröffentlicht"; the service swaps to the tuned model."""
+    for rid in ("beispielstadt-pegel-a", "beispielstadt-pegel-b"):
+        put = httpx.put(f"{retuning_workbench}/api/admin/solutions/{rid}", json=new_record(rid),
+                        headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+        assert put.status_code == 201
+    driver.get(retuning_workbench + "/admin")
+    driver.find_element(By.ID, "token").send_keys(TOKEN)
+    driver.find_element(By.CSS_SELECTOR, "#signin-form button").click()
+    wait_for(driver, lambda d: d.find_element(By.ID, "workbench").is_displayed(), "the workbench did not open")
+    seen: list[str] = []
+
+    def publish_status(d: Any) -> str:
+        text = str(d.find_element(By.ID, "publish-status").text)
+        if not seen or seen[-1] != text:
+            seen.append(text)
+        return text
+
+    driver.find_element(By.CSS_SELECTOR, "#publish-form button").click()
+    wait_for(driver, lambda d: "im Hintergrund neu angepasst" in publish_status(d), "no word of the retune", timeout=120)
+    assert seen[-1].startswith("Veröffentlicht: Stand "), seen
+    no_violations(driver, "publish with a retune to follow")
+    wait_for(driver, lambda d: publish_status(d).startswith("Mit neu angepasstem Modell veröffentlicht"),
+             "the status did not follow the retune", timeout=300)
+    assert any(text.startswith("Modell wird neu angepasst: ") for text in seen), seen
+    assert driver.find_element(By.ID, "publish-progress").get_attribute("value") == "1"
+    health = httpx.get(retuning_workbench + "/api/health", timeout=10).json()
+    assert health["tuned"] and health["solutions"] == 12  # the service swapped to the model tuned on the new corpus
+    hits = httpx.post(retuning_workbench + "/api/search", json={"query": "Hochwasserwarnung mit Pegelsensoren", "limit": 3},
+                      timeout=30).json()["results"]
+    assert {"beispielstadt-pegel-a", "beispielstadt-pegel-b"} <= {h["id"] for h in hits}
+    wait_for(driver, lambda d: health["index_build"] in d.find_element(By.CSS_SELECTOR, "#builds tbody tr").text
+             and "(aktiv)" in d.find_element(By.CSS_SELECTOR, "#builds tbody tr").text, "the retuned build is not listed")
+    no_violations(driver, "after the retune")
+    # The build published before the retune (the live model) stays for a rollback.
+    driver.find_element(By.CSS_SELECTOR, "#builds button").click()
+    wait_for(driver, lambda d: "wieder aktiv" in status(d), "the rollback did not happen")
+    assert httpx.get(retuning_workbench + "/api/health", timeout=10).json()["tuned"] is None

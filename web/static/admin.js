@@ -280,26 +280,39 @@
 
   // --- publishing, builds, audit -------------------------------------------------------------------------------
 
+  // A publish that changed more than a tenth of the records goes live at once and is followed by a retune job
+  // (followed_by) that publishes again minutes later: the status follows that job too, so the editor sees it.
   function showJob(job) {
     $("publish-progress").value = job.progress;
-    var text = job.state === "done" ? "Veröffentlicht: Stand " + job.build + " (" + job.seconds + " s, " + job.encoded + " Texte neu eingebettet)."
-      : job.state === "failed" ? "Nicht veröffentlicht: " + job.error + (job.problems.length ? " " + job.problems.map(function (p) { return p.file + ": " + p.message; }).join("; ") : "")
-      : "Läuft: " + job.step + " (" + Math.round(job.progress * 100) + " %)";
+    var retune = job.kind === "retune";
+    var text = job.state === "done"
+      ? (retune ? "Mit neu angepasstem Modell veröffentlicht: Stand " : "Veröffentlicht: Stand ") + job.build + " (" + job.seconds + " s, " + job.encoded + " Texte neu eingebettet)."
+        + (job.followed_by ? " Weil sich mehr als ein Zehntel der Lösungen geändert hat, wird das Modell jetzt im Hintergrund neu angepasst (einige Minuten); danach wird erneut veröffentlicht." : "")
+      : job.state === "failed" ? (retune ? "Das Modell wurde nicht neu angepasst: " : "Nicht veröffentlicht: ") + job.error + (job.problems.length ? " " + job.problems.map(function (p) { return p.file + ": " + p.message; }).join("; ") : "")
+        + (retune ? " Der bisherige Stand bleibt aktiv." : "")
+      : (retune ? "Modell wird neu angepasst: " : "Läuft: ") + job.step + " (" + Math.round(job.progress * 100) + " %)";
     $("publish-status").textContent = text;
+  }
+
+  function follow(id) {
+    api("GET", "/api/admin/jobs/" + id).then(function (r) {
+      var job = r.body.job;
+      if (job.state === "done" || job.state === "failed") {
+        showJob(job);
+        loadBuilds();
+        if (job.followed_by) { window.setTimeout(function () { follow(job.followed_by); }, 500); }
+        return;
+      }
+      if (job.kind !== "retune" || job.state === "running") { showJob(job); }  // a queued retune leaves the notice up
+      window.setTimeout(function () { follow(id); }, 500);
+    }, function (error) { $("publish-status").textContent = error.message; });
   }
 
   function publish(event) {
     event.preventDefault();
     api("POST", "/api/admin/publish", { retune: $("publish-retune").checked }).then(function (res) {
-      var id = res.body.job.id;
       showJob(res.body.job);
-      (function poll() {
-        api("GET", "/api/admin/jobs/" + id).then(function (r) {
-          showJob(r.body.job);
-          if (r.body.job.state === "done" || r.body.job.state === "failed") { loadBuilds(); return; }
-          window.setTimeout(poll, 500);
-        }, function (error) { $("publish-status").textContent = error.message; });
-      })();
+      follow(res.body.job.id);
     }, function (error) { $("publish-status").textContent = error.message; });
   }
 
