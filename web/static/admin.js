@@ -63,6 +63,7 @@
       loadBuilds();
       loadAudit();
       loadInsights();
+      resumeJob();
       say("Sie sind angemeldet.");
       $("records-title").focus();
     }, function (error) {
@@ -308,6 +309,14 @@
     }, function (error) { $("publish-status").textContent = error.message; });
   }
 
+  // After a reload or a new sign-in: a publish or retune still under way is shown and followed again.
+  function resumeJob() {
+    api("GET", "/api/admin/jobs").then(function (res) {
+      var job = res.body.jobs[0];
+      if (job && (job.state === "queued" || job.state === "running")) { showJob(job); follow(job.id); }
+    }, function () {});
+  }
+
   function publish(event) {
     event.preventDefault();
     api("POST", "/api/admin/publish", { retune: $("publish-retune").checked }).then(function (res) {
@@ -428,7 +437,7 @@
     $("publish-form").addEventListener("submit", publish);
     if (token()) {
       api("GET", "/api/admin/solutions").then(function (res) {
-        showWorkbench(true); renderRecords(res.body); loadBuilds(); loadAudit(); loadInsights();
+        showWorkbench(true); renderRecords(res.body); loadBuilds(); loadAudit(); loadInsights(); resumeJob();
       }, function () { window.sessionStorage.removeItem(TOKEN_KEY); });
     }
   });
