@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -126,16 +125,14 @@ def retuning_workbench(browser_ready: None, published: BuildResult, tmp_path: Pa
     """A real HTTP server (uvicorn, in a thread of this process) with tuning on, and a short fine-tune (3 steps), so a
     larger change is retuned in seconds instead of minutes."""
     import functools
-    import threading
 
-    import uvicorn
     from pydantic import SecretStr
 
     import indexer.tune
     from indexer.tune import TuneSettings
     from service.app import create_app
     from service.config import Settings
-    from tests.serving import free_port
+    from tests.serving import running_app
 
     monkeypatch.setattr(indexer.tune, "TuneSettings", functools.partial(TuneSettings, max_steps=3, max_seq_length=64))
     background = indexer.tune.shipped_records()[:20]  # the detector embeds the background again with the new model
@@ -145,23 +142,8 @@ def retuning_workbench(browser_ready: None, published: BuildResult, tmp_path: Pa
     shutil.copytree(published.path.parent.parent, index_dir, symlinks=True)
     settings = Settings(index_dir=index_dir, corpus_dir=corpus, cache_dir=CACHE_DIR, admin_token=SecretStr(TOKEN),
                         audit_log=tmp_path / "audit.jsonl", feedback_db=tmp_path / "feedback.sqlite3", tune=True)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                if httpx.get(url + "/api/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
+    with running_app(create_app(settings)) as url:
         yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=60)
 
 
 def test_the_publish_status_follows_the_retune_a_larger_change_starts(driver: Any, retuning_workbench: str) -> None:
