@@ -13,7 +13,7 @@ import json
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from importlib import resources
 
@@ -258,19 +258,22 @@ class Speller:
         self._read = lru_cache(maxsize=MAX_READINGS)(self._reading)
 
     def __call__(self, text: str) -> str:
-        cased, quoted = self._cases(text), _quoted(text)
-        return SURFACE_WORD.sub(lambda m: m.group(0) if m.start() in quoted else self._read(m.group(0), cased), text)
+        return SURFACE_WORD.sub(self._reader(text), text)
 
     def corrections(self, text: str) -> list[tuple[str, str]]:
         """The words read as other words, (as typed, as read), once each; umlauts put back are not listed."""
         found: list[tuple[str, str]] = []
-        cased, quoted = self._cases(text), _quoted(text)
+        reader = self._reader(text)
         for match in SURFACE_WORD.finditer(text):
-            typed = match.group(0)
-            read = typed if match.start() in quoted else self._read(typed, cased)
+            typed, read = match.group(0), reader(match)
             if fold(read) != fold(typed) and (typed, read) not in found:
                 found.append((typed, read))
         return found
+
+    def _reader(self, text: str) -> Callable[[re.Match[str]], str]:
+        """How each word (a ``SURFACE_WORD`` match) of ``text`` is read: as typed inside double quotes, else respelled."""
+        cased, quoted = self._cases(text), _quoted(text)
+        return lambda match: match.group(0) if match.start() in quoted else self._read(match.group(0), cased)
 
     @staticmethod
     def _cases(text: str) -> bool:
