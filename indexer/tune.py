@@ -199,12 +199,13 @@ def tune(base_path: str, base_name: str, records: list[Record], cache_dir: Path,
 
 
 def index_embedder(model_name: str, cache_dir: Path, query_prefix: str, passage_prefix: str, records: list[Record],
-                   tuned: bool = True, progress: bool = True, background: list[Record] | tuple[Record, ...] = ()) -> Embedder:
+                   tuned: bool = True, progress: bool = True, background: list[Record] | tuple[Record, ...] = (),
+                   settings: TuneSettings | None = None) -> Embedder:
     """The model ``atlas index`` embeds with: fine-tuned on ``records`` (and ``background``; trained once, then
     cached), or the base."""
     key = None
     if tuned:
         path = tune(resolve_model_path(model_name, cache_dir), model_name, records, cache_dir, query_prefix,
-                    passage_prefix, progress=progress, background=background)
+                    passage_prefix, settings, progress=progress, background=background)
         key = path.name.removeprefix(TUNED_PREFIX)
     return Embedder(model_name, cache_dir, query_prefix, passage_prefix, tuned=key)
