@@ -2,9 +2,10 @@
 
 Off unless ATLAS_ADMIN_TOKEN is set (then every route answers 404). Requests carry ``Authorization: Bearer <token>``:
 none is a 401, a wrong one a 403; the token is compared in constant time and never logged. Record versions travel
-as ETag / If-Match (indexer/editing.py). Publishing runs in one background worker: it reuses the live build's
+as ETag / If-Match (indexer/editing.py). Publishing runs in a background worker: it reuses the live build's
 model and the vector cache, so a publish after one edit embeds only that record; "retune" fine-tunes the model
-on the corpus first (minutes) and publishes then.
+on the corpus first (minutes, in a worker of its own, so a publish meanwhile is not held up) and then publishes
+the corpus as it is by then. Builds go live one at a time.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from indexer.artifact import BUILDS, IndexNotFoundError, current_build, list_builds, switch_current, utc_now
-from indexer.corpus import CorpusError, Problem, load_corpus
+from indexer.corpus import Corpus, CorpusError, Problem, load_corpus
 from indexer.editing import EditError, Editor, Entry, ImportDiff, RecordNotFound
 from indexer.exchange import ExchangeError
 from service.config import Settings
@@ -36,6 +37,7 @@ from service.feedback import FeedbackStore
 from service.insights import Group, demand_and_supply, group_questions, insights_csv
 
 if TYPE_CHECKING:
+    from indexer.embedding import Embedder
     from service.app import Startup
 
 log = logging.getLogger(__name__)
@@ -86,22 +88,33 @@ class Job:
 
 
 class Publisher:
-    """One publish at a time, in a background thread; jobs are kept in memory (the last KEEP_JOBS)."""
+    """Publishes in background threads; jobs are kept in memory (the last KEEP_JOBS).
+
+    Publishes run one at a time, and so do retunes, each kind in its own worker: a publish never waits minutes for a
+    retune's fine-tune. Building and going live (``_going_live``) is one at a time across both, and a retune builds
+    from the corpus as it is after its fine-tune, so it never takes back what a publish meanwhile made live.
+    """
 
     def __init__(self, settings: Settings, startup_of: Any) -> None:
         self.settings = settings
         self.startup_of = startup_of  # () -> Startup
         self.jobs: OrderedDict[str, Job] = OrderedDict()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="atlas-publish")
+        self._pools = {kind: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"atlas-{kind}")
+                       for kind in ("publish", "retune")}
         self._lock = threading.Lock()
+        self._going_live = threading.Lock()
 
     def submit(self, kind: Literal["publish", "retune"]) -> Job:
-        job = Job(id=secrets.token_hex(6), kind=kind)
+        """A new job; a retune asked for while another waits to start is that one (it reads the corpus when it starts)."""
         with self._lock:
+            waiting = next((j for j in self.jobs.values() if j.kind == "retune" and j.state == "queued"), None)
+            if kind == "retune" and waiting is not None:
+                return waiting
+            job = Job(id=secrets.token_hex(6), kind=kind)
             self.jobs[job.id] = job
             while len(self.jobs) > KEEP_JOBS:
                 self.jobs.popitem(last=False)
-        self._pool.submit(self._run, job)
+        self._pools[kind].submit(self._run, job)
         return job
 
     def _step(self, job: Job, step: str, progress: float) -> None:
@@ -118,23 +131,26 @@ class Publisher:
             live = startup.live
             if live is None:
                 raise RuntimeError("Der Dienst lädt noch; veröffentlichen Sie in einigen Sekunden erneut.")
-            self._step(job, "Korpus prüfen", 0.05)
-            corpus = load_corpus(self.settings.corpus_dir)
-            if corpus.errors:
-                raise CorpusInvalidError(corpus.errors)
             background = shipped_records()
-            job.changed_share = round(changed_share(live.current().searcher.artifact.records, corpus.records), 3)
-            embedder = live.embedder  # the live build's model: an edit never waits for a fine-tune
+            embedder: Embedder | None = None  # a publish takes the live build's model: it never waits for a fine-tune
             if job.kind == "retune":
-                self._step(job, "Modell an den Korpus anpassen (einige Minuten)", 0.1)
+                self._step(job, "Korpus prüfen", 0.02)
+                tuned_on = self._checked_corpus()
+                self._step(job, "Modell an den Korpus anpassen (einige Minuten)", 0.05)
                 s = self.settings
-                embedder = index_embedder(s.embedding_model, s.cache_dir, s.query_prefix, s.passage_prefix, corpus.records,
-                                          tuned=True, progress=False, background=background)
-            result = build_index(corpus, self.settings.index_dir, embedder, background=background,
-                                 on_step=lambda step, share: self._step(job, step, 0.15 + 0.7 * share))
-            job.encoded = result.encoded
-            self._step(job, "Der Dienst übernimmt den neuen Stand", 0.9)
-            served = live.refresh()
+                embedder = index_embedder(s.embedding_model, s.cache_dir, s.query_prefix, s.passage_prefix,
+                                          tuned_on.records, tuned=True, progress=False, background=background)
+            self._step(job, "wartet auf die laufende Veröffentlichung", job.progress)
+            with self._going_live:
+                self._step(job, "Korpus prüfen", 0.1)
+                corpus = self._checked_corpus()  # as it is now: what a publish during the fine-tune made live stays
+                job.changed_share = round(changed_share(live.current().searcher.artifact.records, corpus.records), 3)
+                result = build_index(corpus, self.settings.index_dir, live.embedder if embedder is None else embedder,
+                                     background=background,
+                                     on_step=lambda step, share: self._step(job, step, 0.15 + 0.7 * share))
+                job.encoded = result.encoded
+                self._step(job, "Der Dienst übernimmt den neuen Stand", 0.9)
+                served = live.refresh()
             if served.build != result.path:
                 raise RuntimeError("Der neue Stand hat die Prüfung beim Laden nicht bestanden; der bisherige bleibt aktiv.")
             job.build = result.path.name
@@ -155,8 +171,18 @@ class Publisher:
             if job.state == "done":
                 log.info("event=published job=%s build=%s seconds=%.1f encoded=%s", job.id, job.build, job.seconds, job.encoded)
 
+    def _checked_corpus(self) -> Corpus:
+        """The corpus as it is on disk; raises CorpusInvalidError if any record has an error."""
+        from indexer.build import CorpusInvalidError
+
+        corpus = load_corpus(self.settings.corpus_dir)
+        if corpus.errors:
+            raise CorpusInvalidError(corpus.errors)
+        return corpus
+
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        for pool in self._pools.values():
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _problem(p: Problem) -> dict[str, str]:

@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -179,6 +180,45 @@ def test_publish_refuses_a_corpus_with_errors_and_keeps_the_live_build(admin: Te
     assert admin.get("/api/health").json()["index_build"] == before
     listed = admin.get("/api/admin/solutions?problems=true", headers=AUTH).json()["solutions"]
     assert [item["id"] for item in listed if not item["valid"]] == ["kaputt"]
+
+
+
+def test_a_publish_goes_live_while_a_retune_fine_tunes_and_the_retune_keeps_it(
+        admin: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A quick fix after a large import does not wait minutes for the model's fine-tune; and the retune, publishing
+    after its fine-tune, does not take that fix back out of the live index. The fine-tune is held until the fix is
+    live (it returns the live model: what is tested is the order of the jobs, not the training)."""
+    import indexer.tune
+
+    tuning, release = threading.Event(), threading.Event()
+    live_model = admin.app.state.startup.live.embedder  # type: ignore[attr-defined]
+
+    def held_fine_tune(*args: object, **kwargs: object) -> object:
+        tuning.set()
+        assert release.wait(120)
+        return live_model
+
+    monkeypatch.setattr(indexer.tune, "index_embedder", held_fine_tune)
+    retune = admin.post("/api/admin/publish", json={"retune": True}, headers=AUTH).json()["job"]
+    assert tuning.wait(30)
+    record = new_record("beispielstadt-pegel-schnell")
+    assert admin.put(f"/api/admin/solutions/{record['id']}", json=record, headers=AUTH).status_code == 201
+    try:
+        fix = wait_for(admin, admin.post("/api/admin/publish", headers=AUTH).json()["job"]["id"], timeout=60)
+        assert fix["state"] == "done", fix
+        assert admin.get(f"/api/admin/jobs/{retune['id']}", headers=AUTH).json()["job"]["state"] == "running"
+        query = {"query": "Hochwasserwarnung mit Pegelsensoren", "limit": 3}
+        assert record["id"] in [h["id"] for h in admin.post("/api/search", json=query).json()["results"]]
+        again = admin.post("/api/admin/publish", json={"retune": True}, headers=AUTH).json()["job"]
+        assert admin.post("/api/admin/publish", json={"retune": True}, headers=AUTH).json()["job"]["id"] == again["id"]
+    finally:
+        release.set()
+    retuned = wait_for(admin, retune["id"])
+    assert retuned["state"] == "done" and retuned["build"] != fix["build"], retuned
+    assert wait_for(admin, again["id"])["state"] == "done"
+    counts = {b["build"]: b["count"] for b in admin.get("/api/admin/builds", headers=AUTH).json()["builds"]}
+    assert counts[retuned["build"]] == 11  # the fix published during the fine-tune is in the retune's build
+    assert record["id"] in [h["id"] for h in admin.post("/api/search", json=query).json()["results"]]
 
 
 def test_an_edit_is_searchable_within_15_seconds_on_a_real_server(workbench: Settings) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -121,9 +123,9 @@ def test_sign_in_edit_upload_publish_find_and_roll_back(driver: Any, workbench_u
 
 @pytest.fixture
 def retuning_workbench(browser_ready: None, published: BuildResult, tmp_path: Path,
-                       monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+                       monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, threading.Event]]:
     """A real HTTP server (uvicorn, in a thread of this process) with tuning on, and a short fine-tune (3 steps), so a
-    larger change is retuned in seconds instead of minutes."""
+    larger change is retuned in seconds instead of minutes. The fine-tune starts when the test sets the event."""
     import functools
 
     from pydantic import SecretStr
@@ -137,24 +139,38 @@ def retuning_workbench(browser_ready: None, published: BuildResult, tmp_path: Pa
     monkeypatch.setattr(indexer.tune, "TuneSettings", functools.partial(TuneSettings, max_steps=3, max_seq_length=64))
     background = indexer.tune.shipped_records()[:20]  # the detector embeds the background again with the new model
     monkeypatch.setattr(indexer.tune, "shipped_records", lambda: background)
+    release, fine_tune = threading.Event(), indexer.tune.index_embedder
+
+    def held_fine_tune(*args: Any, **kwargs: Any) -> Any:
+        assert release.wait(300)
+        return fine_tune(*args, **kwargs)
+
+    monkeypatch.setattr(indexer.tune, "index_embedder", held_fine_tune)
     corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
     shutil.copytree(FIXTURES / "corpus", corpus)
     shutil.copytree(published.path.parent.parent, index_dir, symlinks=True)
     settings = Settings(index_dir=index_dir, corpus_dir=corpus, cache_dir=CACHE_DIR, admin_token=SecretStr(TOKEN),
                         audit_log=tmp_path / "audit.jsonl", feedback_db=tmp_path / "feedback.sqlite3", tune=True)
     with running_app(create_app(settings)) as url:
-        yield url
+        try:
+            yield url, release
+        finally:
+            release.set()
 
 
-def test_the_publish_status_follows_the_retune_a_larger_change_starts(driver: Any, retuning_workbench: str) -> None:
+def test_the_publish_status_follows_the_retune_a_larger_change_starts(
+        driver: Any, retuning_workbench: tuple[str, threading.Event]) -> None:
     """Two new records of twelve (more than RETUNE_SHARE): the publish goes live at once with the live model, then a
     retune job fine-tunes the model on the new corpus and publishes again. The status says so and follows that job to
-    its own publish, instead of stopping at the first "Veröffentlicht"; the service swaps to the tuned model."""
+    its own publish, instead of stopping at the first "Veröffentlicht"; the service swaps to the tuned model. A quick
+    fix published during the fine-tune goes live at once, the status says the retune goes on, and the retuned build
+    has the fix in it."""
+    url, release = retuning_workbench
     for rid in ("beispielstadt-pegel-a", "beispielstadt-pegel-b"):
-        put = httpx.put(f"{retuning_workbench}/api/admin/solutions/{rid}", json=new_record(rid),
+        put = httpx.put(f"{url}/api/admin/solutions/{rid}", json=new_record(rid),
                         headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
         assert put.status_code == 201
-    driver.get(retuning_workbench + "/admin")
+    driver.get(url + "/admin")
     driver.find_element(By.ID, "token").send_keys(TOKEN)
     driver.find_element(By.CSS_SELECTOR, "#signin-form button").click()
     wait_for(driver, lambda d: d.find_element(By.ID, "workbench").is_displayed(), "the workbench did not open")
@@ -175,20 +191,33 @@ def test_the_publish_status_follows_the_retune_a_larger_change_starts(driver: An
     seen.append("(reload)")
     driver.refresh()  # the token is still in this tab's sessionStorage: the page shows the running retune again
     wait_for(driver, lambda d: d.find_element(By.ID, "workbench").is_displayed(), "the workbench did not open again")
+    wait_for(driver, lambda d: publish_status(d).startswith("Modell wird neu angepasst: "),
+             "the status did not follow the retune after a reload", timeout=60)
+    fix = httpx.put(f"{url}/api/admin/solutions/beispielstadt-pegel-c", json=new_record("beispielstadt-pegel-c"),
+                    headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+    assert fix.status_code == 201
+    driver.find_element(By.CSS_SELECTOR, "#publish-form button").click()  # while the fine-tune is held
+    wait_for(driver, lambda d: "weiter im Hintergrund neu angepasst" in publish_status(d),
+             "a publish during the retune did not go live at once", timeout=60)
+    assert seen[-1].startswith("Veröffentlicht: Stand "), seen
+    assert httpx.get(url + "/api/health", timeout=10).json()["solutions"] == 13
+    time.sleep(1.5)  # the retune is followed quietly: the notice stays up while it runs
+    assert "weiter im Hintergrund neu angepasst" in publish_status(driver), seen
+    release.set()
     wait_for(driver, lambda d: publish_status(d).startswith("Mit neu angepasstem Modell veröffentlicht"),
-             "the status did not follow the retune after a reload", timeout=300)
+             "the status did not follow the retune to its end", timeout=300)
     after_reload = [text for text in seen[seen.index("(reload)") + 1:] if text]
     assert after_reload[0].startswith("Modell wird neu angepasst: "), seen
     assert driver.find_element(By.ID, "publish-progress").get_attribute("value") == "1"
-    health = httpx.get(retuning_workbench + "/api/health", timeout=10).json()
-    assert health["tuned"] and health["solutions"] == 12  # the service swapped to the model tuned on the new corpus
-    hits = httpx.post(retuning_workbench + "/api/search", json={"query": "Hochwasserwarnung mit Pegelsensoren", "limit": 3},
+    health = httpx.get(url + "/api/health", timeout=10).json()
+    assert health["tuned"] and health["solutions"] == 13  # the tuned model, and the fix published meanwhile
+    hits = httpx.post(url + "/api/search", json={"query": "Hochwasserwarnung mit Pegelsensoren", "limit": 3},
                       timeout=30).json()["results"]
-    assert {"beispielstadt-pegel-a", "beispielstadt-pegel-b"} <= {h["id"] for h in hits}
+    assert {"beispielstadt-pegel-a", "beispielstadt-pegel-b", "beispielstadt-pegel-c"} <= {h["id"] for h in hits}
     wait_for(driver, lambda d: health["index_build"] in d.find_element(By.CSS_SELECTOR, "#builds tbody tr").text
              and "(aktiv)" in d.find_element(By.CSS_SELECTOR, "#builds tbody tr").text, "the retuned build is not listed")
     no_violations(driver, "after the retune")
     # The build published before the retune (the live model) stays for a rollback.
     driver.find_element(By.CSS_SELECTOR, "#builds button").click()
     wait_for(driver, lambda d: "wieder aktiv" in status(d), "the rollback did not happen")
-    assert httpx.get(retuning_workbench + "/api/health", timeout=10).json()["tuned"] is None
+    assert httpx.get(url + "/api/health", timeout=10).json()["tuned"] is None

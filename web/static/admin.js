@@ -295,25 +295,50 @@
     $("publish-status").textContent = text;
   }
 
-  function follow(id) {
+  // One job's status is shown at a time: a newer publish takes the status over from the job followed before.
+  var following = null;
+
+  function follow(id, quiet) {
+    following = id;
+    poll(id, quiet);
+  }
+
+  // quiet: the notice on screen stays until the job ends (a retune that goes on after a publish made meanwhile).
+  function poll(id, quiet) {
+    if (following !== id) { return; }
     api("GET", "/api/admin/jobs/" + id).then(function (r) {
+      if (following !== id) { return; }
       var job = r.body.job;
       if (job.state === "done" || job.state === "failed") {
         showJob(job);
         loadBuilds();
         if (job.followed_by) { window.setTimeout(function () { follow(job.followed_by); }, 500); }
+        else if (job.kind === "publish" && job.state === "done") { retuneGoesOn(id); }
         return;
       }
-      if (job.kind !== "retune" || job.state === "running") { showJob(job); }  // a queued retune leaves the notice up
-      window.setTimeout(function () { follow(id); }, 500);
+      if (!quiet && (job.kind !== "retune" || job.state === "running")) { showJob(job); }  // a queued retune leaves the notice up
+      window.setTimeout(function () { poll(id, quiet); }, 500);
     }, function (error) { $("publish-status").textContent = error.message; });
+  }
+
+  function underway(job) { return job.state === "queued" || job.state === "running"; }
+
+  // A publish made while the model is being adapted goes live at once; the adapted model is published after it,
+  // with this publish's changes in it. The status says so and follows the retune to its end.
+  function retuneGoesOn(publishId) {
+    api("GET", "/api/admin/jobs").then(function (res) {
+      var retune = res.body.jobs.filter(function (j) { return j.kind === "retune" && underway(j); })[0];
+      if (!retune || following !== publishId) { return; }
+      $("publish-status").textContent += " Das Modell wird weiter im Hintergrund neu angepasst; danach wird erneut veröffentlicht, mit dieser Änderung.";
+      follow(retune.id, true);
+    }, function () {});
   }
 
   // After a reload or a new sign-in: a publish or retune still under way is shown and followed again.
   function resumeJob() {
     api("GET", "/api/admin/jobs").then(function (res) {
-      var job = res.body.jobs[0];
-      if (job && (job.state === "queued" || job.state === "running")) { showJob(job); follow(job.id); }
+      var job = res.body.jobs.filter(underway)[0];
+      if (job) { showJob(job); follow(job.id); }
     }, function () {});
   }
 
