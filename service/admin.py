@@ -44,6 +44,11 @@ log = logging.getLogger(__name__)
 
 JobState = Literal["queued", "running", "done", "failed"]
 KEEP_JOBS = 50
+ROLLBACK_WAIT = 10.0  # seconds a rollback waits for a build that is going live, then it is refused (409)
+
+
+class BuildsBusy(EditError):
+    status = 409
 
 
 def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
@@ -91,7 +96,7 @@ class Publisher:
     """Publishes in background threads; jobs are kept in memory (the last KEEP_JOBS).
 
     Publishes run one at a time, and so do retunes, each kind in its own worker: a publish never waits minutes for a
-    retune's fine-tune. Building and going live (``_going_live``) is one at a time across both, and a retune builds
+    retune's fine-tune. Building and going live (``going_live``) is one at a time across both, and a retune builds
     from the corpus as it is after its fine-tune, so it never takes back what a publish meanwhile made live.
     """
 
@@ -102,7 +107,7 @@ class Publisher:
         self._pools = {kind: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"atlas-{kind}")
                        for kind in ("publish", "retune")}
         self._lock = threading.Lock()
-        self._going_live = threading.Lock()
+        self.going_live = threading.Lock()  # held while a build is published or rolled back to
 
     def submit(self, kind: Literal["publish", "retune"]) -> Job:
         """A new job; a retune asked for while another waits to start is that one (it reads the corpus when it starts)."""
@@ -141,7 +146,7 @@ class Publisher:
                 embedder = index_embedder(s.embedding_model, s.cache_dir, s.query_prefix, s.passage_prefix,
                                           tuned_on.records, tuned=True, progress=False, background=background)
             self._step(job, "wartet auf die laufende Veröffentlichung", job.progress)
-            with self._going_live:
+            with self.going_live:
                 self._step(job, "Korpus prüfen", 0.1)
                 corpus = self._checked_corpus()  # as it is now: what a publish during the fine-tune made live stays
                 job.changed_share = round(changed_share(live.current().searcher.artifact.records, corpus.records), 3)
@@ -360,15 +365,23 @@ def builds(request: Request) -> dict[str, Any]:
     } for path, m in list_builds(settings.index_dir)]}
 
 
-@router.post("/rollback", summary="Zu einem früheren Stand zurückkehren")
+@router.post("/rollback", summary="Zu einem früheren Stand zurückkehren",
+             responses={409: {"description": "Gerade geht ein neuer Stand live; später erneut versuchen"}})
 def rollback(request: Request, body: RollbackRequest) -> dict[str, Any]:
     settings = cast(Settings, request.app.state.settings)
     target = settings.index_dir / BUILDS / body.build
     if not (target / "manifest.json").is_file():
         raise RecordNotFound(f"Einen Stand '{body.build}' gibt es nicht (mehr).")
-    switch_current(settings.index_dir, target)
-    startup = cast("Startup", request.app.state.startup)
-    served = startup.live.refresh() if startup.live else None
+    going_live = _publisher(request).going_live
+    if not going_live.acquire(timeout=ROLLBACK_WAIT):  # a publish would switch the live build again a moment later
+        raise BuildsBusy("Gerade geht ein neuer Stand live. Versuchen Sie es in einigen Sekunden erneut; danach steht "
+                         "er ebenfalls in der Liste.")
+    try:
+        switch_current(settings.index_dir, target)
+        startup = cast("Startup", request.app.state.startup)
+        served = startup.live.refresh() if startup.live else None
+    finally:
+        going_live.release()
     if served is None or served.build.name != body.build:
         raise EditError("Der Stand wurde eingestellt, aber der Dienst hat ihn nicht übernommen (er hat die Prüfung "
                         "beim Laden nicht bestanden); der bisherige antwortet weiter.")

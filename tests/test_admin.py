@@ -153,7 +153,8 @@ def test_import_dry_run_shows_the_diff_and_applying_it_keeps_semicolons_quotes_a
     assert again["changed"] == [fresh["id"]] and len(again["removed"]) == 10
 
 
-def test_publish_reuses_the_model_embeds_only_what_changed_and_rollback_returns(admin: TestClient) -> None:
+def test_publish_reuses_the_model_embeds_only_what_changed_and_rollback_returns(admin: TestClient,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     record = new_record()
     assert admin.put(f"/api/admin/solutions/{record['id']}", json=record, headers=AUTH).status_code == 201
     started = admin.post("/api/admin/publish", headers=AUTH)
@@ -166,6 +167,12 @@ def test_publish_reuses_the_model_embeds_only_what_changed_and_rollback_returns(
 
     builds = admin.get("/api/admin/builds", headers=AUTH).json()["builds"]
     assert builds[0]["current"] and builds[0]["build"] == job["build"] and builds[0]["count"] == 11
+    publisher = admin.app.state.publisher  # type: ignore[attr-defined]
+    monkeypatch.setattr("service.admin.ROLLBACK_WAIT", 0.5)
+    with publisher.going_live:  # as while a build goes live: the rollback is refused, not overtaken a moment later
+        busy = admin.post("/api/admin/rollback", json={"build": builds[1]["build"]}, headers=AUTH)
+    assert_error(busy, 409, message="in einigen Sekunden erneut")
+    assert admin.get("/api/health").json()["index_build"] == builds[0]["build"]
     back = admin.post("/api/admin/rollback", json={"build": builds[1]["build"]}, headers=AUTH)
     assert back.status_code == 200
     assert admin.get("/api/health").json()["index_build"] == builds[1]["build"]
