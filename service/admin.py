@@ -145,7 +145,8 @@ class Publisher:
                 s = self.settings
                 embedder = index_embedder(s.embedding_model, s.cache_dir, s.query_prefix, s.passage_prefix,
                                           tuned_on.records, tuned=True, progress=False, background=background)
-            self._step(job, "wartet auf die laufende Veröffentlichung", job.progress)
+            if self.going_live.locked():
+                self._step(job, "wartet, bis der Stand davor live ist", job.progress)
             with self.going_live:
                 self._step(job, "Korpus prüfen", 0.1)
                 corpus = self._checked_corpus()  # as it is now: what a publish during the fine-tune made live stays
