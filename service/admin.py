@@ -11,6 +11,7 @@ the corpus as it is by then. Builds go live one at a time.
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import secrets
 import tempfile
@@ -30,7 +31,7 @@ from starlette.exceptions import HTTPException
 from indexer.artifact import BUILDS, IndexNotFoundError, current_build, list_builds, switch_current, utc_now
 from indexer.corpus import Corpus, CorpusError, Problem, load_corpus
 from indexer.editing import EditError, Editor, Entry, ImportDiff, RecordNotFound
-from indexer.exchange import ExchangeError
+from indexer.exchange import ExchangeError, write_atomic
 from service.config import Settings
 from service.errors import error_body, text
 from service.feedback import FeedbackStore
@@ -45,6 +46,8 @@ log = logging.getLogger(__name__)
 JobState = Literal["queued", "running", "done", "failed"]
 KEEP_JOBS = 50
 ROLLBACK_WAIT = 10.0  # seconds a rollback waits for a build that is going live, then it is refused (409)
+JOBS_FILE = "jobs.json"  # in the index folder: the workbench's jobs outlive a restart
+INTERRUPTED = "Der Dienst wurde neu gestartet, bevor der Auftrag fertig war. Bitte veröffentlichen Sie erneut"
 
 
 class BuildsBusy(EditError):
@@ -90,10 +93,12 @@ class Job:
     problems: list[dict[str, str]] = field(default_factory=list)
     changed_share: float | None = None  # records new, changed or removed against the live build
     followed_by: str | None = None  # the retune job started after a larger change
+    interrupted: bool = False  # the service stopped while the job was queued or running
 
 
 class Publisher:
-    """Publishes in background threads; jobs are kept in memory (the last KEEP_JOBS).
+    """Publishes in background threads; the last KEEP_JOBS jobs are kept in ``<index>/jobs.json`` when the workbench
+    is on, so after a restart an editor sees what happened, and a job cut off by the restart says so.
 
     Publishes run one at a time, and so do retunes, each kind in its own worker: a publish never waits minutes for a
     retune's fine-tune. Building and going live (``going_live``) is one at a time across both, and a retune builds
@@ -108,6 +113,34 @@ class Publisher:
                        for kind in ("publish", "retune")}
         self._lock = threading.Lock()
         self.going_live = threading.Lock()  # held while a build is published or rolled back to
+        self._file = settings.index_dir / JOBS_FILE if settings.admin_token is not None else None
+        self._restore()
+
+    def _restore(self) -> None:
+        """The jobs of the service before; those it did not finish are marked as cut off (never run again unasked)."""
+        if self._file is None or not self._file.is_file():
+            return
+        try:
+            for data in json.loads(self._file.read_text(encoding="utf-8")):
+                job = Job(**{k: v for k, v in data.items() if k in Job.__dataclass_fields__})
+                if job.state in ("queued", "running"):
+                    job.state, job.interrupted, job.finished = "failed", True, utc_now()
+                    job.error = INTERRUPTED + (" (mit „Modell zuvor neu an den Korpus anpassen“)." if job.kind == "retune" else ".")
+                self.jobs[job.id] = job
+        except (OSError, ValueError, TypeError) as exc:  # a damaged file costs the history, never the service
+            log.warning("event=jobs_unreadable error=%s", type(exc).__name__)
+            self.jobs.clear()
+        self._save()
+
+    def _save(self) -> None:
+        if self._file is None:
+            return
+        with self._lock:
+            text = json.dumps([asdict(j) for j in self.jobs.values()], ensure_ascii=False, indent=1)
+        try:
+            write_atomic(self._file, text)
+        except OSError as exc:  # the job still runs; only its record after a restart is missing
+            log.warning("event=jobs_not_saved error=%s", type(exc).__name__)
 
     def submit(self, kind: Literal["publish", "retune"]) -> Job:
         """A new job; a retune asked for while another waits to start is that one (it reads the corpus when it starts)."""
@@ -119,6 +152,7 @@ class Publisher:
             self.jobs[job.id] = job
             while len(self.jobs) > KEEP_JOBS:
                 self.jobs.popitem(last=False)
+        self._save()
         self._pools[kind].submit(self._run, job)
         return job
 
@@ -131,6 +165,7 @@ class Publisher:
 
         started = time.perf_counter()
         job.state = "running"
+        self._save()
         try:
             startup: Startup = self.startup_of()
             live = startup.live
@@ -174,6 +209,7 @@ class Publisher:
         finally:
             job.finished = utc_now()
             job.seconds = round(time.perf_counter() - started, 2)
+            self._save()
             if job.state == "done":
                 log.info("event=published job=%s build=%s seconds=%.1f encoded=%s", job.id, job.build, job.seconds, job.encoded)
 

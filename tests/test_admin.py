@@ -228,6 +228,32 @@ def test_a_publish_goes_live_while_a_retune_fine_tunes_and_the_retune_keeps_it(
     assert record["id"] in [h["id"] for h in admin.post("/api/search", json=query).json()["results"]]
 
 
+
+def test_jobs_outlive_a_restart_and_one_the_restart_cut_off_says_so(workbench: Settings) -> None:
+    """An editor signing in after a restart sees what happened: finished jobs as they were, and a retune that was
+    running when the service stopped as failed with a word of what to do; it is never run again unasked. A damaged
+    jobs file costs the history, not the service."""
+    with TestClient(create_app(workbench)) as client:
+        done = wait_for(client, client.post("/api/admin/publish", headers=AUTH).json()["job"]["id"])
+        assert done["state"] == "done"
+    jobs_file = workbench.index_dir / "jobs.json"
+    saved = json.loads(jobs_file.read_text(encoding="utf-8"))
+    assert [j["id"] for j in saved] == [done["id"]]
+    saved.append({**done, "id": "abgebrochen", "kind": "retune", "state": "running", "step": "Modell an den Korpus "
+                  "anpassen (einige Minuten)", "progress": 0.05, "build": None, "finished": None, "seconds": None})
+    jobs_file.write_text(json.dumps(saved), encoding="utf-8")
+    with TestClient(create_app(workbench)) as client:
+        cut, before = client.get("/api/admin/jobs", headers=AUTH).json()["jobs"]
+        assert before == done
+        assert cut["id"] == "abgebrochen" and cut["state"] == "failed" and cut["interrupted"] and cut["finished"]
+        assert "neu gestartet" in cut["error"] and "Modell zuvor neu an den Korpus anpassen" in cut["error"]
+        assert client.get("/api/health").json()["index_build"] == done["build"]  # nothing was run again
+    jobs_file.write_text("[{kaputt", encoding="utf-8")
+    with TestClient(create_app(workbench)) as client:
+        assert client.get("/api/admin/jobs", headers=AUTH).json()["jobs"] == []
+        assert client.post("/api/search", json={"query": "Leerstand in der Innenstadt"}).status_code == 200
+
+
 def test_an_edit_is_searchable_within_15_seconds_on_a_real_server(workbench: Settings) -> None:
     """The issue's check: atlas serve with ATLAS_ADMIN_TOKEN and ATLAS_CORPUS_DIR; PUT, publish, search."""
     env = {**os.environ, "ATLAS_INDEX_DIR": str(workbench.index_dir), "ATLAS_CORPUS_DIR": str(workbench.corpus_dir),

@@ -3,6 +3,7 @@ new record in the chat, roll back; axe-core on every view."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -29,6 +30,9 @@ def workbench_url(browser_ready: None, published: BuildResult, tmp_path: Path) -
     corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
     shutil.copytree(FIXTURES / "corpus", corpus)
     shutil.copytree(published.path.parent.parent, index_dir, symlinks=True)
+    # A publish the last run of the service did not finish: the page says so at sign-in.
+    (index_dir / "jobs.json").write_text(json.dumps([{"id": "abgebrochen", "kind": "publish", "state": "running",
+                                                       "progress": 0.4, "step": "Texte einbetten"}]), encoding="utf-8")
     env = {**os.environ, "ATLAS_INDEX_DIR": str(index_dir), "ATLAS_CORPUS_DIR": str(corpus), "ATLAS_CACHE_DIR": str(CACHE_DIR),
            "ATLAS_ADMIN_TOKEN": TOKEN, "ATLAS_AUDIT_LOG": str(tmp_path / "audit.jsonl"),
            "ATLAS_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3"), "ATLAS_TUNE": "false"}  # no retune after the 2 edits
@@ -59,6 +63,8 @@ def test_sign_in_edit_upload_publish_find_and_roll_back(driver: Any, workbench_u
     driver.find_element(By.CSS_SELECTOR, "#signin-form button").click()
     wait_for(driver, lambda d: d.find_element(By.ID, "workbench").is_displayed(), "the workbench did not open")
     wait_for(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#records tbody tr")) == 10, "no record list")
+    wait_for(driver, lambda d: d.find_element(By.ID, "publish-status").text.startswith(
+        "Nicht veröffentlicht: Der Dienst wurde neu gestartet"), "no word of the publish a restart cut off")
     assert driver.execute_script("return document.cookie") == ""
     no_violations(driver, "record list")
 

@@ -334,11 +334,13 @@
     }, function () {});
   }
 
-  // After a reload or a new sign-in: a publish or retune still under way is shown and followed again.
+  // After a reload or a new sign-in: a publish or retune still under way is shown and followed again; so is the last
+  // one if a restart of the service cut it off (it says to publish again).
   function resumeJob() {
     api("GET", "/api/admin/jobs").then(function (res) {
-      var job = res.body.jobs.filter(underway)[0];
+      var job = res.body.jobs.filter(underway)[0], last = res.body.jobs[0];
       if (job) { showJob(job); follow(job.id); }
+      else if (last && last.interrupted) { showJob(last); }
     }, function () {});
   }
 
