@@ -127,7 +127,7 @@ class Publisher:
                     job.state, job.interrupted, job.finished = "failed", True, utc_now()
                     job.error = INTERRUPTED + (" (mit „Modell zuvor neu an den Korpus anpassen“)." if job.kind == "retune" else ".")
                 self.jobs[job.id] = job
-        except (OSError, ValueError, TypeError) as exc:  # a damaged file costs the history, never the service
+        except (OSError, ValueError, TypeError, AttributeError) as exc:  # a damaged file costs the history, not the service
             log.warning("event=jobs_unreadable error=%s", type(exc).__name__)
             self.jobs.clear()
         self._save()

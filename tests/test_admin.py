@@ -248,10 +248,11 @@ def test_jobs_outlive_a_restart_and_one_the_restart_cut_off_says_so(workbench: S
         assert cut["id"] == "abgebrochen" and cut["state"] == "failed" and cut["interrupted"] and cut["finished"]
         assert "neu gestartet" in cut["error"] and "Modell zuvor neu an den Korpus anpassen" in cut["error"]
         assert client.get("/api/health").json()["index_build"] == done["build"]  # nothing was run again
-    jobs_file.write_text("[{kaputt", encoding="utf-8")
-    with TestClient(create_app(workbench)) as client:
-        assert client.get("/api/admin/jobs", headers=AUTH).json()["jobs"] == []
-        assert client.post("/api/search", json={"query": "Leerstand in der Innenstadt"}).status_code == 200
+    for damaged in ("[{kaputt", '{"jobs": 1}', '[{"id": "ohne-art"}]'):
+        jobs_file.write_text(damaged, encoding="utf-8")
+        with TestClient(create_app(workbench)) as client:
+            assert client.get("/api/admin/jobs", headers=AUTH).json()["jobs"] == [], damaged
+            assert client.post("/api/search", json={"query": "Leerstand in der Innenstadt"}).status_code == 200
 
 
 def test_an_edit_is_searchable_within_15_seconds_on_a_real_server(workbench: Settings) -> None:
