@@ -20,22 +20,22 @@ two cores; a second run takes about a minute.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from indexer.build import build_index
-from indexer.corpus import Record, load_corpus
+from indexer.corpus import Corpus, Record, load_corpus
 from indexer.embedding import BUNDLED_MODEL, DEFAULT_PASSAGE_PREFIX, DEFAULT_QUERY_PREFIX, Embedder, default_cache_dir
 from indexer.evalset import EvalQuery, load_queries
 from indexer.text import Speller
 from indexer.tune import TuneSettings, index_embedder, shipped_records
-from scripts.heldout import ROOT, mock_benchmark
+from scripts.heldout import ROOT, atlas, mock_benchmark
 from scripts.tune_ranking import lines
 from service.app import load_searcher
 from service.config import Settings
@@ -96,8 +96,18 @@ SWITCHES: dict[str, Callable[[Searcher], None]] = {  # applied to the default bu
 }
 
 
-def searcher_for(build: Build, corpus_dir: Path, index_dir: Path, background: list[Record]) -> Searcher:
-    corpus = load_corpus(corpus_dir)
+@contextmanager
+def switched_off(searcher: Searcher, name: str) -> Iterator[Searcher]:
+    """The searcher with ``SWITCHES[name]`` applied, and as it was again afterwards."""
+    ranking, respell = searcher.ranking, searcher.respell
+    SWITCHES[name](searcher)
+    try:
+        yield searcher
+    finally:
+        searcher.ranking, searcher.respell = ranking, respell
+
+
+def searcher_for(build: Build, corpus: Corpus, corpus_dir: Path, index_dir: Path, background: list[Record]) -> Searcher:
     cache = default_cache_dir()
     embedder: Embedder = index_embedder(BUNDLED_MODEL, cache, DEFAULT_QUERY_PREFIX, DEFAULT_PASSAGE_PREFIX,
                                         corpus.records, tuned=build.tune, progress=False,
@@ -130,24 +140,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="atlas-levers-") as tmp:
         folder = Path(tmp)
         corpus_file, queries_file = mock_benchmark(args.subset, args.split, folder)
-        subprocess.run([sys.executable, "-m", "service.cli", "import", str(corpus_file), "--corpus", str(folder / "corpus")],
-                       check=True, cwd=ROOT, capture_output=True)
-        own = {r.id for r in load_corpus(folder / "corpus").records}
+        atlas("import", str(corpus_file), "--corpus", str(folder / "corpus"))
+        corpus = load_corpus(folder / "corpus")
+        own = {r.id for r in corpus.records}
         background = [r for r in shipped_records() if r.id not in own]
         queries = load_queries(queries_file, "all")
         rows = []
         for i, (name, build) in enumerate(BUILDS.items()):
             started = time.perf_counter()
-            searcher = searcher_for(build, folder / "corpus", folder / f"index-{i}", background)
+            searcher = searcher_for(build, corpus, folder / "corpus", folder / f"index-{i}", background)
             print(f"{name}: model, index and service ready in {time.perf_counter() - started:.0f} s", file=sys.stderr)
             rows.append(row(name, *measure(searcher, queries, off_topic), len(off_topic)))
             if name != "default":
                 continue
-            for switch_name, switch in SWITCHES.items():
-                ranking, respell = searcher.ranking, searcher.respell
-                switch(searcher)
-                rows.append(row(switch_name, *measure(searcher, queries, off_topic), len(off_topic)))
-                searcher.ranking, searcher.respell = ranking, respell
+            for switch in SWITCHES:
+                with switched_off(searcher, switch):
+                    rows.append(row(switch, *measure(searcher, queries, off_topic), len(off_topic)))
     n = Counter(q.kind for q in queries)
     head = ["mock " + args.split, "nDCG@5", "R@5", "MRR@10"] + [f"{short} ({n.get(k, 0)})" for k, short in KINDS.items()]
     head += ["off-topic", "off-topic dev set", "false refusals"]

@@ -135,18 +135,17 @@ class Publisher:
     def _save(self) -> None:
         if self._file is None:
             return
-        with self._lock:
-            text = json.dumps([asdict(j) for j in self.jobs.values()], ensure_ascii=False, indent=1)
-        try:
-            write_atomic(self._file, text)
-        except OSError as exc:  # the job still runs; only its record after a restart is missing
-            log.warning("event=jobs_not_saved error=%s", type(exc).__name__)
+        with self._lock:  # written under the lock too: two workers' snapshots must not be renamed in the wrong order
+            try:
+                write_atomic(self._file, json.dumps([asdict(j) for j in self.jobs.values()], ensure_ascii=False, indent=1))
+            except OSError as exc:  # the job still runs; only its record after a restart is missing
+                log.warning("event=jobs_not_saved error=%s", type(exc).__name__)
 
     def submit(self, kind: Literal["publish", "retune"]) -> Job:
         """A new job; a retune asked for while another waits to start is that one (it reads the corpus when it starts)."""
         with self._lock:
-            waiting = next((j for j in self.jobs.values() if j.kind == "retune" and j.state == "queued"), None)
-            if kind == "retune" and waiting is not None:
+            if kind == "retune" and (waiting := next((j for j in self.jobs.values()
+                                                      if j.kind == "retune" and j.state == "queued"), None)):
                 return waiting
             job = Job(id=secrets.token_hex(6), kind=kind)
             self.jobs[job.id] = job

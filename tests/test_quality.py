@@ -165,17 +165,15 @@ def test_each_lever_switch_of_scripts_levers_turns_off_what_it_names(searcher: S
     """`python -m scripts.levers` reports what each part of the search is worth by switching it off on a live searcher;
     a switch that silently did nothing (a renamed weight, a speller no longer consulted) would report the part as
     worthless. Each switch is undone afterwards, as the script does."""
-    from scripts.levers import SWITCHES
+    from scripts.levers import SWITCHES, switched_off
 
     typo, weather = "Kinderbetreung im Statteil", "Wie wird das Wetter morgen in Berlin?"
     parts = searcher.components("Lärm vom Gewerbegebiet in der Innenstadt", ["innenstadt"])
     weighted = {"no challenge part": parts.challenge, "no lexical part": parts.lexical, "no space-type part": parts.space}
     assert searcher.search(weather).no_match and searcher.search(typo).corrections
-    for name, switch in SWITCHES.items():
-        ranking, respell = searcher.ranking, searcher.respell
+    for name in SWITCHES:
         default_scores = searcher.fuse(parts)
-        switch(searcher)
-        try:
+        with switched_off(searcher, name):
             if name == "question as typed":
                 assert searcher.respell(typo) == typo and not searcher.search(typo).corrections
             elif name == "no detector":
@@ -183,6 +181,4 @@ def test_each_lever_switch_of_scripts_levers_turns_off_what_it_names(searcher: S
             else:
                 assert weighted[name].max() > 0, name  # the question has this part, so switching it off must show
                 assert not np.allclose(searcher.fuse(parts), default_scores), name
-        finally:
-            searcher.ranking, searcher.respell = ranking, respell
     assert searcher.search(weather).no_match and searcher.search(typo).corrections

@@ -298,6 +298,8 @@
   // One job's status is shown at a time: a newer publish takes the status over from the job followed before.
   var following = null;
 
+  function underway(job) { return job.state === "queued" || job.state === "running"; }
+
   function follow(id, quiet) {
     following = id;
     poll(id, quiet);
@@ -309,7 +311,7 @@
     api("GET", "/api/admin/jobs/" + id).then(function (r) {
       if (following !== id) { return; }
       var job = r.body.job;
-      if (job.state === "done" || job.state === "failed") {
+      if (!underway(job)) {
         showJob(job);
         loadBuilds();
         if (job.followed_by) { window.setTimeout(function () { follow(job.followed_by); }, 500); }
@@ -320,8 +322,6 @@
       window.setTimeout(function () { poll(id, quiet); }, 500);
     }, function (error) { $("publish-status").textContent = error.message; });
   }
-
-  function underway(job) { return job.state === "queued" || job.state === "running"; }
 
   // A publish made while the model is being adapted goes live at once; the adapted model is published after it,
   // with this publish's changes in it. The status says so and follows the retune to its end.
